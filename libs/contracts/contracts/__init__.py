@@ -1,0 +1,51 @@
+"""Shared contracts of the helpdesk platform: enums, the event envelope, v1 events, commands and
+messaging names. Services depend on this package and on nothing of each other."""
+
+from .commands import Attachment, CustomerContact, TicketSubmission
+from .enums import (
+    Category,
+    Channel,
+    CustomerTier,
+    Module,
+    Priority,
+    SlaTarget,
+    StaffRole,
+    SurveyAttitude,
+    SurveyResolution,
+    SurveySpeed,
+    TicketStatus,
+)
+from .envelope import Contract, Event, UnknownEventType, UtcDatetime, event_class, parse_event, utcnow
+from .events import *  # noqa: F403
+from .events import ALL_EVENTS, TICKET_EVENTS
+from .names import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE, SUBMISSIONS_QUEUE, Namespace
+
+__all__ = [
+    "ALL_EVENTS",
+    "DEAD_LETTER_EXCHANGE",
+    "EVENTS_EXCHANGE",
+    "SUBMISSIONS_QUEUE",
+    "TICKET_EVENTS",
+    "Attachment",
+    "Category",
+    "Channel",
+    "Contract",
+    "CustomerContact",
+    "CustomerTier",
+    "Event",
+    "Module",
+    "Namespace",
+    "Priority",
+    "SlaTarget",
+    "StaffRole",
+    "SurveyAttitude",
+    "SurveyResolution",
+    "SurveySpeed",
+    "TicketStatus",
+    "TicketSubmission",
+    "UnknownEventType",
+    "UtcDatetime",
+    "event_class",
+    "parse_event",
+    "utcnow",
+]

@@ -1,0 +1,109 @@
+"""Test helpers shared by every service's tests and the end-to-end suite (imported by tests only)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+
+from faststream.rabbit import RabbitQueue, TestRabbitBroker
+from faststream.rabbit.annotations import RabbitMessage
+
+from contracts import Event, StaffRole
+
+from .app import ServiceKit
+from .auth import Principal, TokenService
+
+E = TypeVar("E", bound=Event)
+
+TEST_JWT_SECRET = "test-only-secret-" + "x" * 32  # tests only; services get theirs from the environment
+
+
+@asynccontextmanager
+async def in_memory(kit: ServiceKit) -> AsyncIterator[Any]:
+    """Run a service's startup hooks and its broker under FastStream's in-memory TestRabbitBroker."""
+    for hook in kit._startup:
+        await hook()
+    dead_letters: list[dict[str, Any]] = []
+
+    def collector(queue: str) -> Any:
+        async def collect(message: RabbitMessage) -> None:
+            dead_letters.append({"queue": queue, "body": message.body, "headers": dict(message.headers)})
+
+        return collect
+
+    for name in list(kit.bus.queues):
+        dlq = RabbitQueue(kit.bus.ns.dead_letter_queue(name), routing_key=name)
+        kit.bus.broker.subscriber(dlq, kit.bus.dead_letter_exchange, include_in_schema=False)(collector(name))
+
+    async with TestRabbitBroker(kit.bus.broker) as broker:
+        broker.dead_letters = dead_letters  # type: ignore[attr-defined]
+        kit.ready = True
+        try:
+            yield broker
+        finally:
+            kit.ready = False
+
+
+def published(kit: ServiceKit, event: type[E]) -> list[E]:
+    """Events of one type the service published while under :func:`in_memory`."""
+    pub = kit.bus.publisher(event)
+    mock = getattr(pub, "mock", None)
+    if mock is None:
+        return []
+    out: list[E] = []
+    for call in mock.call_args_list:
+        body = call.args[0]
+        out.append(event.model_validate(body) if isinstance(body, dict) else event.model_validate_json(body))
+    return out
+
+
+def token(
+    roles: list[StaffRole] | StaffRole,
+    *,
+    staff_id: str = "S001",
+    secret: str = TEST_JWT_SECRET,
+    must_change_password: bool = False,
+    expired: bool = False,
+    issuer: str = "helpdesk",
+    audience: str = "helpdesk-staff",
+) -> str:
+    roles = [roles] if isinstance(roles, StaffRole) else roles
+    svc = TokenService(secret, issuer=issuer, audience=audience)
+    now = datetime.now(UTC) - (timedelta(days=2) if expired else timedelta())
+    return svc.issue(
+        Principal(staff_id=staff_id, name=staff_id, roles=frozenset(roles), must_change_password=must_change_password),
+        now=now,
+    )
+
+
+def auth_header(roles: list[StaffRole] | StaffRole, **kwargs: Any) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(roles, **kwargs)}"}
+
+
+def rabbitmq_url() -> str:
+    return os.environ.get("RABBITMQ_URL", "amqp://guest:guest@localhost:5672/")
+
+
+def tcp_reachable(url: str, timeout: float = 2.0) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "localhost", parsed.port or 5672), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def docker_answers() -> bool:
+    """Cheap probe (~0.2 s without an engine) deciding whether testcontainers can be used."""
+    try:
+        import docker
+
+        docker.from_env().ping()
+        return True
+    except Exception:
+        return False

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from intake.app import IntakeSettings, create_app
+from servicekit.testing import TEST_JWT_SECRET, in_memory
+
+WEB_KEY = "web-form-key-0123456789"
+EMAIL_KEY = "email-key-0123456789abc"
+
+
+@pytest.fixture
+def settings() -> IntakeSettings:
+    return IntakeSettings(
+        jwt_secret=TEST_JWT_SECRET,
+        channel_api_keys=f"web_form={WEB_KEY},email={EMAIL_KEY}",
+        customer_lookup_key="unit-test-pepper",
+        log_format="text",
+    )
+
+
+@pytest.fixture
+async def running(settings: IntakeSettings) -> AsyncIterator[dict[str, Any]]:
+    app = create_app(settings)
+    kit = app.state.kit
+    async with in_memory(kit) as broker:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
+            yield {"app": app, "kit": kit, "broker": broker, "client": client, "service": app.state.service}
