@@ -1,0 +1,58 @@
+"""Fixtures shared by every test directory: the real RabbitMQ and the MongoDB backend choice."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from servicekit.testing import docker_answers, rabbitmq_url, tcp_reachable
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _mongo_backend() -> tuple[str, str | None]:
+    if os.environ.get("MONGODB_URL"):
+        return "mongodb (MONGODB_URL)", os.environ["MONGODB_URL"]
+    if docker_answers():
+        return "mongodb (testcontainers)", None
+    return "mongomock-motor (in-memory; no MONGODB_URL and no Docker engine)", None
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    backend, _ = _mongo_backend()
+    return [f"RabbitMQ: {rabbitmq_url()}", f"MongoDB backend for end-to-end services: {backend}"]
+
+
+@pytest.fixture(scope="session")
+def rabbitmq() -> str:
+    """URL of the real RabbitMQ. Missing broker: the test fails under CI, is skipped elsewhere."""
+    url = rabbitmq_url()
+    if not tcp_reachable(url):
+        message = f"RabbitMQ is not reachable at {url}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: a missing broker fails the run)")
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture(scope="session")
+def mongodb_url() -> Iterator[str | None]:
+    """MONGODB_URL for services started by tests: the given one, a testcontainers MongoDB when a Docker
+    engine answers, else None (each service then uses its in-memory store)."""
+    backend, url = _mongo_backend()
+    if url or "testcontainers" not in backend:
+        yield url
+        return
+    from testcontainers.mongodb import MongoDbContainer
+
+    with MongoDbContainer("mongo:7") as container:
+        yield container.get_connection_url()
+
+
+@pytest.fixture
+def namespace() -> str:
+    """A fresh exchange/queue prefix so test runs never see each other's messages."""
+    return f"t{uuid.uuid4().hex[:10]}"

@@ -1,0 +1,262 @@
+"""Run the whole platform as local processes (no Docker): ``python -m servicekit.launcher``.
+
+Starts the six services against ``RABBITMQ_URL`` (and ``MONGODB_URL`` when set, else each service's
+in-memory store, which is NOT persistent), prefixes every log line with the service name, and stops
+everything cleanly on Ctrl-C / SIGTERM. Secrets that are not in the environment are generated once and
+kept in ``.run/local.env`` (git-ignored) so that tokens and API keys survive a restart.
+
+``python -m servicekit.launcher token --role supervisor`` prints a staff token for local use, signed
+with that local secret (until the dispatcher's login exists for your staff).
+
+The end-to-end tests and the benchmarks use the same :class:`Stack` to start the services.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+CHANNELS = ("phone", "online_chat", "email", "social", "web_form")
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    module: str
+    port: int
+
+
+SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec("intake", "intake", 8001),
+    ServiceSpec("classifier", "classifier", 8002),
+    ServiceSpec("dispatcher", "dispatcher", 8003),
+    ServiceSpec("sla-monitor", "sla_monitor", 8004),
+    ServiceSpec("survey", "survey", 8005),
+    ServiceSpec("reporting", "reporting", 8006),
+)
+
+_COLOURS = ("36", "33", "35", "32", "34", "31")
+
+
+@dataclass
+class Running:
+    spec: ServiceSpec
+    port: int
+    process: subprocess.Popen[bytes]
+    pump: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class Stack:
+    """A set of service processes sharing one environment."""
+
+    env: dict[str, str]
+    ports: dict[str, int] = field(default_factory=dict)
+    log_dir: Path | None = None
+    echo: bool = True
+    running: dict[str, Running] = field(default_factory=dict)
+
+    def start(self, names: list[str] | None = None) -> None:
+        for index, spec in enumerate(SERVICES):
+            if names and spec.name not in names:
+                continue
+            self.start_one(spec, index)
+
+    def start_one(self, spec: ServiceSpec, index: int = 0) -> Running:
+        port = self.ports.get(spec.name, spec.port)
+        env = {**self.env, "HTTP_PORT": str(port), "HTTP_HOST": "127.0.0.1"}
+        process = subprocess.Popen(
+            [sys.executable, "-m", spec.module],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        run = Running(spec, port, process)
+        sink: IO[str] | None = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            sink = open(self.log_dir / f"{spec.name}.log", "a", encoding="utf-8")  # noqa: SIM115
+        run.pump = threading.Thread(target=_pump, args=(process, spec.name, _COLOURS[index % 6], sink, self.echo),
+                                    daemon=True)
+        run.pump.start()
+        self.running[spec.name] = run
+        return run
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        pending = dict(self.running)
+        while pending:
+            for name, run in list(pending.items()):
+                if run.process.poll() is not None:
+                    raise RuntimeError(f"{name} exited with code {run.process.returncode} while starting")
+                if _ready(run.url):
+                    del pending[name]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not ready after {timeout:.0f}s: {', '.join(pending)}")
+            time.sleep(0.2)
+
+    def stop(self, names: list[str] | None = None, *, kill: bool = False, timeout: float = 20.0) -> None:
+        targets = [r for n, r in self.running.items() if not names or n in names]
+        for run in targets:
+            if run.process.poll() is None:
+                run.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        for run in targets:
+            try:
+                run.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                run.process.kill()
+                run.process.wait()
+            if run.pump is not None:
+                run.pump.join(timeout=2)
+            self.running.pop(run.spec.name, None)
+
+    def url(self, name: str) -> str:
+        return self.running[name].url
+
+
+def _pump(process: subprocess.Popen[bytes], name: str, colour: str, sink: IO[str] | None, echo: bool) -> None:
+    prefix = f"\033[{colour}m{name:<11}\033[0m| " if sys.stdout.isatty() else f"{name:<11}| "
+    assert process.stdout is not None
+    for raw in iter(process.stdout.readline, b""):
+        line = raw.decode("utf-8", "replace").rstrip("\n")
+        if sink is not None:
+            sink.write(line + "\n")
+            sink.flush()
+        if echo:
+            print(prefix + line, flush=True)
+    if sink is not None:
+        sink.close()
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/health/ready", timeout=1.5) as resp:  # noqa: S310 (loopback)
+            return resp.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+# ------------------------------------------------------------------------------ local secrets
+def local_env_file(root: Path) -> Path:
+    return root / ".run" / "local.env"
+
+
+def load_or_create_local_secrets(root: Path) -> dict[str, str]:
+    """Secrets for a local run: taken from the environment, else from ``.run/local.env``, else generated."""
+    path = local_env_file(root)
+    stored: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            key, _, value = line.partition("=")
+            if key and value:
+                stored[key.strip()] = value.strip()
+    wanted = {
+        "JWT_SECRET": lambda: secrets.token_urlsafe(48),
+        "CUSTOMER_LOOKUP_KEY": lambda: secrets.token_urlsafe(32),
+        "CHANNEL_API_KEYS": lambda: ",".join(f"{c}={secrets.token_urlsafe(24)}" for c in CHANNELS),
+    }
+    values = {key: os.environ.get(key) or stored.get(key) or make() for key, make in wanted.items()}
+    if any(stored.get(k) != v for k, v in values.items() if k not in os.environ):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{k}={v}\n" for k, v in values.items()), encoding="utf-8")
+        path.chmod(0o600)
+    return values
+
+
+def _repo_root() -> Path:
+    here = Path.cwd()
+    for candidate in (here, *here.parents):
+        if (candidate / "services").is_dir() and (candidate / "libs").is_dir():
+            return candidate
+    return here
+
+
+def _run(args: argparse.Namespace) -> int:
+    root = _repo_root()
+    env = {**os.environ, **load_or_create_local_secrets(root)}
+    env.setdefault("LOG_FORMAT", "text")
+    if not env.get("MONGODB_URL"):
+        print("MONGODB_URL is not set: every service keeps its data in memory (NOT persistent).", flush=True)
+    stack = Stack(env=env, log_dir=root / ".run" / "logs")
+    stopping = threading.Event()
+
+    def _stop(*_: object) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    stack.start(args.only or None)
+    try:
+        stack.wait_ready(timeout=args.ready_timeout)
+        print("\nall services ready:", flush=True)
+        for name, run in stack.running.items():
+            print(f"  {name:<11} {run.url}  (docs {run.url}/docs, events {run.url}/asyncapi)", flush=True)
+        keys = env["CHANNEL_API_KEYS"].split(",")
+        print(f"channel API keys (X-API-Key): kept in {local_env_file(root)}; e.g. {keys[0].split('=')[0]}", flush=True)
+        print("press Ctrl-C to stop\n", flush=True)
+        while not stopping.is_set():
+            for name, run in list(stack.running.items()):
+                if run.process.poll() is not None:
+                    print(f"!! {name} exited with code {run.process.returncode}", flush=True)
+                    stack.running.pop(name)
+            if not stack.running:
+                return 1
+            stopping.wait(0.5)
+        return 0
+    except (TimeoutError, RuntimeError) as exc:
+        print(f"!! {exc}", flush=True)
+        return 1
+    finally:
+        print("stopping services …", flush=True)
+        stack.stop()
+
+
+def _token(args: argparse.Namespace) -> int:
+    from contracts import StaffRole
+
+    from .auth import Principal, TokenService
+
+    secret = load_or_create_local_secrets(_repo_root())["JWT_SECRET"]
+    tokens = TokenService(secret, issuer=os.environ.get("JWT_ISSUER", "helpdesk"),
+                          audience=os.environ.get("JWT_AUDIENCE", "helpdesk-staff"))
+    principal = Principal(staff_id=args.staff_id, name=args.staff_id, roles=frozenset({StaffRole(args.role)}))
+    print(tokens.issue(principal, ttl_seconds=args.ttl))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m servicekit.launcher", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command")
+    run = sub.add_parser("run", help="start the services (default)")
+    run.add_argument("--only", nargs="*", choices=[s.name for s in SERVICES], help="start only these services")
+    run.add_argument("--ready-timeout", type=float, default=120.0)
+    tok = sub.add_parser("token", help="print a local staff token")
+    tok.add_argument("--role", choices=["agent", "supervisor", "admin"], default="supervisor")
+    tok.add_argument("--staff-id", default="local-dev")
+    tok.add_argument("--ttl", type=int, default=8 * 3600)
+    args = parser.parse_args(argv)
+    if args.command == "token":
+        return _token(args)
+    if args.command is None:
+        args = run.parse_args([])
+    return _run(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

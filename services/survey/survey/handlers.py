@@ -1,0 +1,33 @@
+"""Survey's broker side. Event → handler table:
+
+| queue                    | message          | handler      |
+|--------------------------|------------------|--------------|
+| survey.ticket.resolved   | ticket.resolved  | on_resolved  |
+
+Publishes: nothing yet (survey.completed comes with the answer endpoint, through an outbox on
+``surveys``). The handler returns only after its write; FastStream then acks. A duplicate delivery of
+the same ticket.resolved (same event_id) creates nothing. A payload that fails validation, or names no
+ticket, is dead-lettered at once with the reason.
+"""
+
+from __future__ import annotations
+
+from contracts import Event, TicketResolved
+from servicekit import EventBus, PermanentError
+
+from .domain import DomainError
+from .service import SurveyService
+
+PUBLISHES: tuple[type[Event], ...] = ()
+
+
+def register(bus: EventBus, service: SurveyService) -> None:
+    for event in PUBLISHES:
+        bus.publisher(event)
+
+    @bus.subscribe_events(TicketResolved, description="Open the satisfaction survey of a resolution (one per event).")
+    async def on_resolved(event: TicketResolved) -> None:
+        try:
+            await service.on_resolved(event)
+        except DomainError as exc:
+            raise PermanentError(f"{exc.code}: {exc}") from None
