@@ -16,7 +16,8 @@ class ServiceSettings(BaseSettings):
     mongodb_url: str | None = Field(
         default=None, description="MongoDB URL. Unset: an in-memory store (mongomock), NOT persistent."
     )
-    mongodb_database: str | None = Field(default=None, description="Database name; default helpdesk_<service>.")
+    mongodb_database: str | None = Field(default=None, description="Database name; default <prefix>_<service>.")
+    mongodb_database_prefix: str = Field(default="helpdesk", pattern=r"^[A-Za-z0-9_\-]{1,40}$")
     helpdesk_namespace: str = Field(
         default="", description="Prefix for every exchange and queue name (test runs, shared brokers)."
     )
@@ -42,4 +43,4 @@ class ServiceSettings(BaseSettings):
 
     @property
     def database_name(self) -> str:
-        return self.mongodb_database or f"helpdesk_{self.service_name.replace('-', '_')}"
+        return self.mongodb_database or f"{self.mongodb_database_prefix}_{self.service_name.replace('-', '_')}"

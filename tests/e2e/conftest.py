@@ -1,0 +1,137 @@
+"""The six services as real processes against the real RabbitMQ, in a namespace of their own."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aio_pika
+import httpx
+import pytest
+
+from contracts import Namespace, StaffRole
+from servicekit.launcher import SERVICES, Stack
+from servicekit.testing import TEST_JWT_SECRET, auth_header
+
+ROOT = Path(__file__).resolve().parents[2]
+CHANNEL_KEYS = {c: f"e2e-{c}-key-0123456789" for c in ("phone", "online_chat", "email", "social", "web_form")}
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Platform:
+    def __init__(self, stack: Stack, namespace: str, rabbitmq: str) -> None:
+        self.stack = stack
+        self.ns = Namespace(namespace)
+        self.rabbitmq = rabbitmq
+        self.staff = auth_header([StaffRole.SUPERVISOR, StaffRole.AGENT], staff_id="e2e-supervisor")
+
+    def url(self, service: str) -> str:
+        return self.stack.url(service)
+
+    def get(self, service: str, path: str, **kw: Any) -> httpx.Response:
+        return httpx.get(self.url(service) + path, headers=self.staff, timeout=5, **kw)
+
+    def post(self, service: str, path: str, **kw: Any) -> httpx.Response:
+        headers = {**self.staff, **kw.pop("headers", {})}
+        return httpx.post(self.url(service) + path, headers=headers, timeout=5, **kw)
+
+
+@pytest.fixture(scope="session")
+def platform(rabbitmq: str, mongodb_url: str | None) -> Iterator[Platform]:
+    namespace = f"e2e{os.getpid()}{int(time.time()) % 100000}"
+    env = {
+        **os.environ,
+        "RABBITMQ_URL": rabbitmq,
+        "HELPDESK_NAMESPACE": namespace,
+        "JWT_SECRET": TEST_JWT_SECRET,
+        "CHANNEL_API_KEYS": ",".join(f"{c}={k}" for c, k in CHANNEL_KEYS.items()),
+        "CUSTOMER_LOOKUP_KEY": "e2e-lookup-key",
+        "LOG_FORMAT": "json",
+        "OUTBOX_GRACE_SECONDS": "2",
+    }
+    if mongodb_url:
+        env["MONGODB_URL"] = mongodb_url
+        env["MONGODB_DATABASE_PREFIX"] = namespace
+    else:
+        env.pop("MONGODB_URL", None)
+    stack = Stack(env=env, ports={s.name: free_port() for s in SERVICES},
+                  log_dir=ROOT / "artifacts" / "e2e-logs" / namespace, echo=False)
+    stack.start()
+    try:
+        stack.wait_ready(timeout=120)
+        yield Platform(stack, namespace, rabbitmq)
+    finally:
+        stack.stop()
+        asyncio.run(_delete_namespace(rabbitmq, namespace))
+
+
+async def _delete_namespace(url: str, namespace: str) -> None:
+    """Remove the run's queues and exchanges (names follow contracts.Namespace)."""
+    ns = Namespace(namespace)
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        names = [ns.submissions_queue]
+        subscriptions = {
+            "classifier": ["ticket.created"],
+            "dispatcher": ["ticket.classified", "ticket.resolved", "ticket.closed"],
+            "intake": ["ticket.classified", "ticket.assigned"],
+            "sla-monitor": ["ticket.created", "ticket.classified", "ticket.assigned", "ticket.acknowledged",
+                            "ticket.responded", "ticket.resolved", "ticket.closed", "ticket.reopened"],
+            "survey": ["ticket.resolved"],
+            "reporting": ["all"],
+        }
+        for service, subs in subscriptions.items():
+            names += [ns.subscription_queue(service, s) for s in subs]
+        for name in names:
+            for queue in (name, Namespace.dead_letter_queue(name)):
+                try:
+                    await channel.queue_delete(queue)
+                except Exception:  # not declared in this run
+                    channel = await connection.channel()
+        for exchange in (ns.events_exchange, ns.dead_letter_exchange):
+            await channel.exchange_delete(exchange)
+
+
+def eventually(check: Callable[[], T | None], timeout: float = 20.0, interval: float = 0.1) -> T:
+    """Poll until ``check`` returns something truthy (eventual consistency across services)."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except (httpx.HTTPError, AssertionError) as exc:
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"not reached within {timeout}s; last result: {last!r}")
+
+
+def json_if_ok(response: httpx.Response) -> Any:
+    return response.json() if response.status_code == 200 else None
+
+
+async def publish_raw(url: str, queue: str, body: bytes, **props: Any) -> None:
+    """Publish like a channel system would: plain aio-pika, default exchange, persistent."""
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        await channel.default_exchange.publish(
+            aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, **props), routing_key=queue
+        )
+
+
+def run(coro: Awaitable[T]) -> T:
+    return asyncio.run(coro)  # type: ignore[arg-type]
