@@ -30,8 +30,8 @@ StaffId = str
 
 
 class TicketRef(Contract):
-    ticket_id: TicketId = Field(description="Intake's ticket id (stable, opaque).")
-    ticket_no: str = Field(description="Human ticket number, `GD` + yyyymmdd + daily sequence.")
+    ticket_id: TicketId = Field(min_length=1, max_length=64, description="Intake's ticket id (stable, opaque).")
+    ticket_no: str = Field(min_length=1, max_length=32, description="Human ticket number, `GD` + yyyymmdd + sequence.")
 
 
 # ---------------------------------------------------------------- ticket.created

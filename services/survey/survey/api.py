@@ -39,7 +39,8 @@ class SurveyView(BaseModel):
 
     @classmethod
     def of(cls, survey: Survey, now: datetime) -> SurveyView:
-        data = survey.model_dump(exclude={"token_hash", "source_event_id", "source_occurred_at", "correlation_id"})
+        hidden = {"token_hash", "source_event_id", "source_occurred_at", "correlation_id"}
+        data = survey.model_dump(exclude=hidden)
         data["status"] = domain.effective_status(survey, now)
         return cls(**data)
 

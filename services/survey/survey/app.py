@@ -31,7 +31,8 @@ def create_app(settings: SurveySettings | None = None) -> FastAPI:
         description="Sends a satisfaction survey after each resolution and scores the answers (CSAT).",
     )
     store = SurveyStore(kit.db)
-    # No outbox yet: nothing is published until survey.completed arrives (then: kit.use_outbox(store.surveys)).
+    # No outbox yet: nothing is published until survey.completed arrives
+    # (then: outbox = kit.use_outbox(store.surveys)).
     service = SurveyService(store, ttl=timedelta(hours=settings.survey_ttl_hours))
     kit.on_startup(store.ensure_indexes)
     handlers.register(kit.bus, service)

@@ -61,7 +61,7 @@ class Survey(BaseModel):
     status: SurveyStatus = SurveyStatus.PENDING
     token_hash: str = Field(description="SHA-256 of the one-time link token; the token itself is never kept.")
     resolved_at: datetime
-    source_occurred_at: datetime = Field(description="occurred_at of the resolution event, orders resolutions.")
+    source_occurred_at: datetime = Field(description="occurred_at of the resolution event (orders them).")
     created_at: datetime
     expires_at: datetime
     superseded_at: datetime | None = None

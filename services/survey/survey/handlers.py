@@ -25,7 +25,7 @@ def register(bus: EventBus, service: SurveyService) -> None:
     for event in PUBLISHES:
         bus.publisher(event)
 
-    @bus.subscribe_events(TicketResolved, description="Open the satisfaction survey of a resolution (one per event).")
+    @bus.subscribe_events(TicketResolved, description="Open the satisfaction survey of a resolution.")
     async def on_resolved(event: TicketResolved) -> None:
         try:
             await service.on_resolved(event)

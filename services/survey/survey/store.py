@@ -28,7 +28,9 @@ class SurveyStore:
     async def ensure_indexes(self) -> None:
         await self.surveys.create_index("source_event_id", unique=True, name="source_event")
         await self.surveys.create_index("token_hash", unique=True, name="token_hash")
-        await self.surveys.create_index([("ticket_id", ASCENDING), ("created_at", ASCENDING)], name="ticket_created")
+        await self.surveys.create_index(
+            [("ticket_id", ASCENDING), ("created_at", ASCENDING)], name="ticket_created"
+        )
 
     async def insert_survey(self, survey: Survey) -> bool:
         """Insert a new survey; False when its resolution event already has one (duplicate delivery)."""

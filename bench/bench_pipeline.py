@@ -1,0 +1,250 @@
+"""Pipeline benchmark: raw RabbitMQ baseline vs. submit → assigned through the running services.
+
+    uv run python bench/bench_pipeline.py [--tickets 2000] [--rate 100] [--seconds 10] [--runs 3]
+
+Measured in one run, on the same machine and broker:
+  (a) raw RabbitMQ one hop: aio-pika publishes 1 KB persistent messages with publisher confirms to a
+      quorum queue (as the services' queues are) and a consumer acks them: messages/s and p50/p99 latency;
+  (b) end to end: the six services are started as processes (fresh namespace); submissions are
+      published to ``intake.submissions`` like a channel system would, and ``ticket.assigned`` events are
+      observed: sustained tickets/s (as fast as the pipeline takes them) and p50/p99 submit → assigned
+      latency at a fixed offered rate.
+Prints each run and the medians, and the ratio end-to-end / raw.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from contracts import Namespace  # noqa: E402
+from servicekit.launcher import SERVICES, Stack  # noqa: E402
+
+WINDOW = 64
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+async def raw_baseline(url: str, ns: str, count: int) -> dict[str, float]:
+    queue_name = f"{ns}.bench.raw"
+    latencies: list[float] = []
+    done = asyncio.Event()
+    consumer_conn = await aio_pika.connect_robust(url)
+    publisher_conn = await aio_pika.connect_robust(url)
+    try:
+        cch = await consumer_conn.channel()
+        await cch.set_qos(prefetch_count=WINDOW)
+        queue = await cch.declare_queue(queue_name, durable=True, arguments={"x-queue-type": "quorum"})
+
+        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            sent = float(message.headers["sent"])  # type: ignore[arg-type]
+            await message.ack()
+            latencies.append(time.perf_counter() - sent)
+            if len(latencies) >= count:
+                done.set()
+
+        await queue.consume(on_message)
+        pch = await publisher_conn.channel(publisher_confirms=True)
+        filler = b"x" * 1000
+        sem = asyncio.Semaphore(WINDOW)
+        start = time.perf_counter()
+
+        async def one() -> None:
+            async with sem:
+                await pch.default_exchange.publish(
+                    aio_pika.Message(filler, delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                                     headers={"sent": str(time.perf_counter())}),
+                    routing_key=queue_name,
+                )
+
+        await asyncio.gather(*(one() for _ in range(count)))
+        await asyncio.wait_for(done.wait(), timeout=120)
+        elapsed = time.perf_counter() - start
+        await cch.queue_delete(queue_name)
+    finally:
+        await consumer_conn.close()
+        await publisher_conn.close()
+    return {"msgs_per_s": count / elapsed, "p50_ms": pct(latencies, 0.5) * 1e3, "p99_ms": pct(latencies, 0.99) * 1e3}
+
+
+class Observer:
+    """Listens to ticket.assigned on the run's exchange; correlation id = the submission's id."""
+
+    def __init__(self, url: str, ns: Namespace) -> None:
+        self.url, self.ns = url, ns
+        self.assigned: dict[str, float] = {}
+        self.waiters: dict[str, asyncio.Event] = {}
+
+    async def start(self) -> None:
+        self.conn = await aio_pika.connect_robust(self.url)
+        channel = await self.conn.channel()
+        await channel.set_qos(prefetch_count=256)
+        exchange = await channel.declare_exchange(self.ns.events_exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+        queue = await channel.declare_queue(exclusive=True)
+        await queue.bind(exchange, routing_key="ticket.assigned")
+        await queue.consume(self._on, no_ack=True)
+
+    async def _on(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        cid = json.loads(message.body)["correlation_id"]
+        self.assigned.setdefault(cid, time.perf_counter())
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+
+async def submit(channel: aio_pika.abc.AbstractChannel, ns: Namespace, cid: str) -> None:
+    body = {
+        "channel": "online_chat",
+        "channel_message_id": cid,
+        "correlation_id": cid,
+        "customer": {"chat_session_id": f"s-{cid}"},
+        "subject": "退款流程",
+        "description": "我想了解退款流程, 订单号 A20261125" + cid[-4:],
+    }
+    await channel.default_exchange.publish(
+        aio_pika.Message(json.dumps(body, ensure_ascii=False).encode(), content_type="application/json",
+                         delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+        routing_key=ns.submissions_queue,
+    )
+
+
+async def wait_all(observer: Observer, ids: list[str], timeout: float) -> None:
+    deadline = time.perf_counter() + timeout
+    while not all(i in observer.assigned for i in ids):
+        if time.perf_counter() > deadline:
+            missing = sum(1 for i in ids if i not in observer.assigned)
+            raise TimeoutError(f"{missing} of {len(ids)} tickets not assigned within {timeout}s")
+        await asyncio.sleep(0.02)
+
+
+async def e2e_throughput(url: str, ns: Namespace, observer: Observer, count: int, tag: str) -> dict[str, float]:
+    conn = await aio_pika.connect_robust(url)
+    try:
+        channel = await conn.channel(publisher_confirms=True)
+        ids = [f"{tag}-{i:06d}" for i in range(count)]
+        sent: dict[str, float] = {}
+        sem = asyncio.Semaphore(WINDOW)
+
+        async def one(cid: str) -> None:
+            async with sem:
+                sent[cid] = time.perf_counter()
+                await submit(channel, ns, cid)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in ids))
+        await wait_all(observer, ids, timeout=600)
+        elapsed = max(observer.assigned[i] for i in ids) - start
+    finally:
+        await conn.close()
+    lat = [observer.assigned[i] - sent[i] for i in ids]
+    return {"tickets_per_s": count / elapsed, "p50_ms": pct(lat, 0.5) * 1e3, "p99_ms": pct(lat, 0.99) * 1e3}
+
+
+async def e2e_latency(url: str, ns: Namespace, observer: Observer, rate: float, seconds: float, tag: str) -> dict[str, float]:
+    conn = await aio_pika.connect_robust(url)
+    try:
+        channel = await conn.channel(publisher_confirms=True)
+        total = int(rate * seconds)
+        ids = [f"{tag}-{i:06d}" for i in range(total)]
+        sent: dict[str, float] = {}
+        start = time.perf_counter()
+        for n, cid in enumerate(ids):
+            target = start + n / rate
+            delay = target - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            sent[cid] = time.perf_counter()
+            await submit(channel, ns, cid)
+        await wait_all(observer, ids, timeout=300)
+    finally:
+        await conn.close()
+    lat = [observer.assigned[i] - sent[i] for i in ids]
+    return {"offered_per_s": rate, "p50_ms": pct(lat, 0.5) * 1e3, "p99_ms": pct(lat, 0.99) * 1e3}
+
+
+def big_roster(path: Path) -> None:
+    """A roster with room for every benchmark ticket, so capacity never makes tickets wait."""
+    teams = ["frontline", "specialist", "tech", "product", "complaints"]
+    staff = []
+    for t_index, team in enumerate(teams):
+        staff.append({"staff_id": f"SUP{t_index}", "name": f"主管{t_index}", "role": "supervisor", "team": team,
+                      "skills": [], "channels": [], "capacity": 0, "on_duty": True})
+        for i in range(4):
+            staff.append({"staff_id": f"B{t_index}{i}", "name": f"坐席{t_index}{i}",
+                          "role": "senior_agent" if i == 0 else "agent", "team": team, "skills": [],
+                          "channels": [], "capacity": 1_000_000, "on_duty": True, "supervisor_id": f"SUP{t_index}"})
+    path.write_text(json.dumps(staff, ensure_ascii=False), encoding="utf-8")
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    url = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@localhost:5672/")
+    run_id = f"bench{uuid.uuid4().hex[:6]}"
+    ns = Namespace(run_id)
+    with tempfile.TemporaryDirectory() as tmp:
+        roster = Path(tmp) / "roster.json"
+        big_roster(roster)
+        env = {**os.environ, "RABBITMQ_URL": url, "HELPDESK_NAMESPACE": run_id, "JWT_SECRET": "b" * 40,
+               "CHANNEL_API_KEYS": "", "CUSTOMER_LOOKUP_KEY": "bench", "LOG_LEVEL": "WARNING",
+               "DISPATCHER_SEED_FILE": str(roster), "MONGODB_DATABASE_PREFIX": run_id}
+        stack = Stack(env=env, log_dir=ROOT / "artifacts" / "bench-logs" / run_id, echo=False,
+                      ports={s.name: 18000 + i for i, s in enumerate(SERVICES)})
+        stack.start()
+        try:
+            stack.wait_ready(timeout=120)
+            observer = Observer(url, ns)
+            await observer.start()
+            await e2e_throughput(url, ns, observer, 200, f"{run_id}-warm")  # warm-up
+            rows = []
+            for r in range(args.runs):
+                raw = await raw_baseline(url, f"{run_id}{r}", args.tickets)
+                thr = await e2e_throughput(url, ns, observer, args.tickets, f"{run_id}-t{r}")
+                lat = await e2e_latency(url, ns, observer, args.rate, args.seconds, f"{run_id}-l{r}")
+                rows.append((raw, thr, lat))
+                print(f"run {r + 1}: raw {raw['msgs_per_s']:.0f} msg/s (p50 {raw['p50_ms']:.1f} ms, p99 "
+                      f"{raw['p99_ms']:.1f} ms) | e2e {thr['tickets_per_s']:.0f} tickets/s | at {args.rate:.0f}/s "
+                      f"submit→assigned p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms", flush=True)
+            await observer.close()
+        finally:
+            stack.stop()
+    med = statistics.median
+    raw_rate = med(r[0]["msgs_per_s"] for r in rows)
+    e2e_rate = med(r[1]["tickets_per_s"] for r in rows)
+    print(f"\nmedian of {args.runs} runs ({args.tickets} messages/tickets per throughput run):")
+    print(f"  raw RabbitMQ one hop       : {raw_rate:8.0f} msg/s   p50 {med(r[0]['p50_ms'] for r in rows):6.1f} ms"
+          f"   p99 {med(r[0]['p99_ms'] for r in rows):6.1f} ms")
+    print(f"  end to end submit→assigned : {e2e_rate:8.0f} tickets/s")
+    print(f"  at {args.rate:.0f} tickets/s offered      : p50 {med(r[2]['p50_ms'] for r in rows):6.1f} ms"
+          f"   p99 {med(r[2]['p99_ms'] for r in rows):6.1f} ms")
+    print(f"  ratio end-to-end / raw     : {e2e_rate / raw_rate:.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tickets", type=int, default=2000)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--runs", type=int, default=3)
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
