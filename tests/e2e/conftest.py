@@ -6,9 +6,9 @@ import asyncio
 import os
 import socket
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import aio_pika
 import httpx
@@ -20,7 +20,6 @@ from servicekit.testing import TEST_JWT_SECRET, auth_header
 
 ROOT = Path(__file__).resolve().parents[2]
 CHANNEL_KEYS = {c: f"e2e-{c}-key-0123456789" for c in ("phone", "online_chat", "email", "social", "web_form")}
-T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -35,6 +34,7 @@ class Platform:
         self.ns = Namespace(namespace)
         self.rabbitmq = rabbitmq
         self.staff = auth_header([StaffRole.SUPERVISOR, StaffRole.AGENT], staff_id="e2e-supervisor")
+        self.channel_keys = dict(CHANNEL_KEYS)
 
     def url(self, service: str) -> str:
         return self.stack.url(service)
@@ -102,36 +102,3 @@ async def _delete_namespace(url: str, namespace: str) -> None:
                     channel = await connection.channel()
         for exchange in (ns.events_exchange, ns.dead_letter_exchange):
             await channel.exchange_delete(exchange)
-
-
-def eventually(check: Callable[[], T | None], timeout: float = 20.0, interval: float = 0.1) -> T:
-    """Poll until ``check`` returns something truthy (eventual consistency across services)."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except (httpx.HTTPError, AssertionError) as exc:
-            last = exc
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"not reached within {timeout}s; last result: {last!r}")
-
-
-def json_if_ok(response: httpx.Response) -> Any:
-    return response.json() if response.status_code == 200 else None
-
-
-async def publish_raw(url: str, queue: str, body: bytes, **props: Any) -> None:
-    """Publish like a channel system would: plain aio-pika, default exchange, persistent."""
-    connection = await aio_pika.connect(url)
-    async with connection:
-        channel = await connection.channel(publisher_confirms=True)
-        await channel.default_exchange.publish(
-            aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, **props), routing_key=queue
-        )
-
-
-def run(coro: Awaitable[T]) -> T:
-    return asyncio.run(coro)  # type: ignore[arg-type]

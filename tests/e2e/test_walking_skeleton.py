@@ -6,14 +6,17 @@ project's helpers), to the durable queue ``intake.submissions``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from .conftest import CHANNEL_KEYS, Platform, eventually, json_if_ok, publish_raw, run
+from contracts import StaffRole
+from servicekit.testing import auth_header, drain_queue, eventually, json_if_ok, publish_raw
 
 pytestmark = pytest.mark.e2e
 
@@ -31,16 +34,16 @@ def submission(cmid: str, **overrides: object) -> dict:
     return body
 
 
-def publish_submission(platform: Platform, body: dict | bytes) -> None:
+def publish_submission(platform: Any, body: dict | bytes) -> None:
     raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
-    run(publish_raw(platform.rabbitmq, platform.ns.submissions_queue, raw, content_type="application/json"))
+    asyncio.run(publish_raw(platform.rabbitmq, platform.ns.submissions_queue, raw, content_type="application/json"))
 
 
 def today() -> str:
     return datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
 
 
-def test_a_submission_becomes_a_classified_assigned_timed_and_counted_ticket(platform: Platform) -> None:
+def test_a_submission_becomes_a_classified_assigned_timed_and_counted_ticket(platform: Any) -> None:
     cmid = f"call-{uuid.uuid4().hex[:8]}"
     publish_submission(platform, submission(cmid))
 
@@ -72,9 +75,6 @@ def test_a_submission_becomes_a_classified_assigned_timed_and_counted_ticket(pla
 
     # the agent records a result: the survey service opens a survey for the customer
     agent = assignment["agent_id"]
-    from servicekit.testing import auth_header
-    from contracts import StaffRole
-
     resolved = platform.post(
         "intake", f"/api/v1/tickets/{tid}/resolve", json={"summary": "guided a hard reset; phone starts"},
         headers=auth_header(StaffRole.AGENT, staff_id=agent),
@@ -85,14 +85,14 @@ def test_a_submission_becomes_a_classified_assigned_timed_and_counted_ticket(pla
     eventually(lambda: json_if_ok(platform.get("sla-monitor", f"/api/v1/clocks/{tid}"))["status"] == "resolved")
 
 
-def test_a_duplicate_submission_yields_one_ticket(platform: Platform) -> None:
+def test_a_duplicate_submission_yields_one_ticket(platform: Any) -> None:
     before = json_if_ok(platform.get("reporting", "/api/v1/reports/daily", params={"day": today()}))
     cmid = f"mail-{uuid.uuid4().hex[:8]}"
     body = submission(cmid, channel="email", customer={"email": "li.na@example.com"})
     publish_submission(platform, body)
     publish_submission(platform, body)
     # and the same message once more through the HTTP door
-    http = platform.post("intake", "/api/v1/submissions", json=body, headers={"X-API-Key": CHANNEL_KEYS["email"]})
+    http = platform.post("intake", "/api/v1/submissions", json=body, headers={"X-API-Key": platform.channel_keys["email"]})
     assert http.status_code == 201, http.text
     ticket = eventually(lambda: json_if_ok(platform.get("intake", f"/api/v1/tickets/by-channel/email/{cmid}")))
     assert http.json()["ticket_id"] == ticket["ticket_id"] and http.json()["duplicate"] is True
@@ -110,25 +110,14 @@ def test_a_duplicate_submission_yields_one_ticket(platform: Platform) -> None:
     assert sum(1 for t in tickets if t["channel_message_id"] == cmid) == 1
 
 
-def test_a_malformed_message_is_dead_lettered_and_intake_keeps_working(platform: Platform) -> None:
+def test_a_malformed_message_is_dead_lettered_and_intake_keeps_working(platform: Any) -> None:
     publish_submission(platform, b"{this is not json")
     publish_submission(platform, {"channel": "carrier-pigeon", "channel_message_id": "x"})
 
-    async def read_dlq() -> list:
-        import aio_pika
-
-        connection = await aio_pika.connect(platform.rabbitmq)
-        async with connection:
-            channel = await connection.channel()
-            queue = await channel.get_queue(platform.ns.dead_letter_queue(platform.ns.submissions_queue))
-            out = []
-            while (message := await queue.get(fail=False)) is not None:
-                out.append((message.body, dict(message.headers)))
-                await message.ack()
-            return out
-
+    dlq = platform.ns.dead_letter_queue(platform.ns.submissions_queue)
     letters: list = []
-    eventually(lambda: (letters.extend(run(read_dlq())) or len(letters) >= 2), timeout=20)
+    eventually(lambda: (letters.extend(asyncio.run(drain_queue(platform.rabbitmq, dlq))) or len(letters) >= 2),
+               timeout=20)
     bodies = {body: headers for body, headers in letters}
     assert b"{this is not json" in bodies
     assert "JSONDecodeError" in bodies[b"{this is not json"]["x-dead-letter-reason"]
@@ -143,7 +132,7 @@ def test_a_malformed_message_is_dead_lettered_and_intake_keeps_working(platform:
     assert "helpdesk_dead_letters_total" in metrics
 
 
-def test_every_service_reports_health_metrics_and_contracts(platform: Platform) -> None:
+def test_every_service_reports_health_metrics_and_contracts(platform: Any) -> None:
     for service in ("intake", "classifier", "dispatcher", "sla-monitor", "survey", "reporting"):
         ready = platform.get(service, "/health/ready")
         assert ready.status_code == 200 and ready.json()["checks"] == {"broker": "ok", "database": "ok", "started": "ok"}

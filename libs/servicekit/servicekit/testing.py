@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
+import aio_pika
+import httpx
 from faststream.rabbit import RabbitQueue, TestRabbitBroker
 from faststream.rabbit.annotations import RabbitMessage
 
@@ -19,6 +22,7 @@ from .app import ServiceKit
 from .auth import Principal, TokenService
 
 E = TypeVar("E", bound=Event)
+T = TypeVar("T")
 
 TEST_JWT_SECRET = "test-only-secret-" + "x" * 32  # tests only; services get theirs from the environment
 
@@ -107,3 +111,45 @@ def docker_answers() -> bool:
         return True
     except Exception:
         return False
+
+
+def eventually(check: Callable[[], T | None], timeout: float = 20.0, interval: float = 0.1) -> T:
+    """Poll until ``check`` returns something truthy (eventual consistency across services)."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except (httpx.HTTPError, AssertionError) as exc:
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"not reached within {timeout}s; last result: {last!r}")
+
+
+def json_if_ok(response: httpx.Response) -> Any:
+    return response.json() if response.status_code == 200 else None
+
+
+async def publish_raw(url: str, queue: str, body: bytes, **props: Any) -> None:
+    """Publish like a channel system would: plain aio-pika, default exchange, persistent, confirmed."""
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        await channel.default_exchange.publish(
+            aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, **props), routing_key=queue
+        )
+
+
+async def drain_queue(url: str, queue: str) -> list[tuple[bytes, dict[str, Any]]]:
+    """Take (and ack) every message currently in a queue: (body, headers) pairs."""
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        q = await channel.get_queue(queue)
+        out: list[tuple[bytes, dict[str, Any]]] = []
+        while (message := await q.get(fail=False)) is not None:
+            out.append((message.body, dict(message.headers)))
+            await message.ack()
+        return out

@@ -14,6 +14,12 @@ EMAIL_KEY = "email-key-0123456789abc"
 
 
 @pytest.fixture
+def keys() -> dict[str, str]:
+    """Channel API keys configured in ``settings``."""
+    return {"web_form": WEB_KEY, "email": EMAIL_KEY}
+
+
+@pytest.fixture
 def settings() -> IntakeSettings:
     return IntakeSettings(
         jwt_secret=TEST_JWT_SECRET,

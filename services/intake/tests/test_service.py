@@ -17,7 +17,6 @@ from contracts import (
 from contracts.events import ClassificationExplanation
 from servicekit.testing import auth_header, published
 
-from .conftest import EMAIL_KEY, WEB_KEY
 
 SUB = {
     "channel": "email",
@@ -66,8 +65,9 @@ async def test_invalid_submission_is_dead_lettered_not_retried(running: dict[str
     assert DEAD_LETTERS.labels("intake", kit.bus.ns.submissions_queue, "ValidationError")._value.get() >= 1
 
 
-async def test_http_submission_needs_the_channel_key(running: dict[str, Any]) -> None:
+async def test_http_submission_needs_the_channel_key(running: dict[str, Any], keys: dict[str, str]) -> None:
     client = running["client"]
+    WEB_KEY, EMAIL_KEY = keys["web_form"], keys["email"]
     r = await client.post("/api/v1/submissions", json=SUB)
     assert r.status_code == 401 and r.json()["error"]["code"] == "missing_api_key"
     r = await client.post("/api/v1/submissions", json=SUB, headers={"X-API-Key": "nope-nope-nope-nope"})
@@ -82,18 +82,18 @@ async def test_http_submission_needs_the_channel_key(running: dict[str, Any]) ->
     assert r2.json()["duplicate"] is True and r2.json()["ticket_id"] == body["ticket_id"]
 
 
-async def test_http_rejects_bad_input_with_structured_error(running: dict[str, Any]) -> None:
+async def test_http_rejects_bad_input_with_structured_error(running: dict[str, Any], keys: dict[str, str]) -> None:
     r = await running["client"].post(
-        "/api/v1/submissions", json={"channel": "email"}, headers={"X-API-Key": EMAIL_KEY}
+        "/api/v1/submissions", json={"channel": "email"}, headers={"X-API-Key": keys["email"]}
     )
     assert r.status_code == 422
     err = r.json()["error"]
     assert err["code"] == "validation_error" and any("channel_message_id" in d["loc"] for d in err["details"])
 
 
-async def test_lifecycle_classified_assigned_resolved(running: dict[str, Any]) -> None:
+async def test_lifecycle_classified_assigned_resolved(running: dict[str, Any], keys: dict[str, str]) -> None:
     kit, broker, client = running["kit"], running["broker"], running["client"]
-    r = await client.post("/api/v1/submissions", json=SUB, headers={"X-API-Key": EMAIL_KEY})
+    r = await client.post("/api/v1/submissions", json=SUB, headers={"X-API-Key": keys["email"]})
     tid, tno = r.json()["ticket_id"], r.json()["ticket_no"]
     now = datetime.now(UTC)
     classified = TicketClassified.new(

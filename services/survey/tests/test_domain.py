@@ -92,7 +92,7 @@ def test_open_survey_needs_a_ticket() -> None:
         opened(resolved_event(ticket_id=" "))
     assert err.value.code == "missing_ticket"
     with pytest.raises(domain.DomainError):
-        opened(resolved_event(ticket_no=""))
+        opened(resolved_event(ticket_no="  "))
     with pytest.raises(ValueError):
         domain.open_survey(resolved_event(), survey_id="s", token_hash="h", now=NOW, ttl=timedelta(0))
 

@@ -121,11 +121,16 @@ async def test_malformed_resolution_is_dead_lettered_at_once(running: dict[str, 
 
 
 async def test_resolution_without_a_ticket_is_dead_lettered_with_the_reason(running: dict[str, Any]) -> None:
-    await deliver(running, resolved(ticket_id="", ticket_no=""))
+    await deliver(running, resolved(ticket_id=" ", ticket_no=" "))
+    body = resolved().model_dump(mode="json")
+    body["payload"].update(ticket_id="", ticket_no="")
+    await deliver(running, body)
     assert await docs(running) == []
-    [dead] = running["broker"].dead_letters
-    assert dead["headers"]["x-error-type"] == "PermanentError"
-    assert "missing_ticket" in dead["headers"]["x-dead-letter-reason"]
+    blank, empty = running["broker"].dead_letters
+    assert blank["headers"]["x-error-type"] == "PermanentError"
+    assert "missing_ticket" in blank["headers"]["x-dead-letter-reason"]
+    assert empty["headers"]["x-error-type"] == "ValidationError"
+    assert "payload.ticket_id" in empty["headers"]["x-dead-letter-reason"]
 
 
 async def test_staff_read_a_tickets_surveys_without_tokens(running: dict[str, Any]) -> None:
