@@ -1,0 +1,468 @@
+"""Classifier's pure decisions: the versioned keyword rule set, text normalisation, rule matching and
+the classification of a ticket (category, business module, priority P1–P4, tags, confidence and an
+explanation). No I/O here.
+
+Business rules (seed 000 "服务需求智能分类与优先级判定", seed 002 step 2, seed 004 priority levels):
+
+* categories: 售前咨询 pre_sales, 售后支持 after_sales, 投诉建议 complaint, 需求 requirement, 其他 other;
+  modules: product, logistics, after_sales, technical;
+* P1 = funds safety or core business outage, P2 = blocks normal use / needs several departments,
+  P3 = routine question, P4 = non-urgent suggestion;
+* rules are data, kept in a versioned rule set; the rule ORDER is the precedence: the first matching
+  rule decides category and module, the most urgent priority of all matching rules wins (a complaint
+  about a failed charge is a complaint, and P1), and the tags of all matching rules are kept;
+* when nothing matches, the ticket is ``other``/``product``/P3 and flagged for human review.
+
+The result shape (``Classification`` with ``explanation.method`` rule/model/manual/default) is the
+same one a learned model or a manual correction will produce later.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    computed_field,
+    field_validator,
+    model_validator,
+)
+
+from contracts import (
+    Category,
+    Channel,
+    CustomerTier,
+    Module,
+    Priority,
+    TicketClassified,
+    TicketClassifiedPayload,
+    TicketCreated,
+    TicketCreatedPayload,
+)
+from contracts.events import ClassificationExplanation
+
+PRODUCER = "classifier"
+
+CONFIDENCE_STRONG = 0.9
+"""A rule match backed by at least two distinct terms agreeing on the category."""
+CONFIDENCE_WEAK = 0.75
+"""A rule match backed by a single term."""
+CONFIDENCE_DEFAULT = 0.3
+"""No rule matched: the fallback is a guess."""
+DEFAULT_REVIEW_BELOW = 0.5
+"""Results less confident than this are flagged ``needs_review`` (the fallback always is)."""
+
+Term = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9_\-]{0,47}$")]
+
+
+# ----------------------------------------------------------------------------- text
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
+_SPACES = re.compile(r"\s+")
+
+
+def normalize(text: str) -> str:
+    """Text as rules see it: NFKC (full-width letters, digits and punctuation become half-width),
+    casefolded, typographic apostrophes made plain (won’t → won't), whitespace runs collapsed.
+    Chinese is not tokenised: phrases are matched as substrings."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text or "").translate(_QUOTES).casefold()).strip()
+
+
+@lru_cache(maxsize=4096)
+def _term_pattern(term: str) -> re.Pattern[str] | None:
+    """Terms starting with a latin letter or digit must start a word (``bug`` matches "bugs" but not
+    "debug"; ``buy`` matches "buying" but not "ebuy"); other terms (Chinese) are plain substrings."""
+    if term[:1].isascii() and term[:1].isalnum():
+        return re.compile(r"(?<![0-9a-z])" + re.escape(term))
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _normalized_term(term: str) -> str:
+    return normalize(term)
+
+
+def contains(text: str, term: str) -> bool:
+    """Whether the normalised ``text`` contains the (raw) rule ``term``."""
+    norm = _normalized_term(term)
+    if not norm:
+        return False
+    pattern = _term_pattern(norm)
+    return bool(pattern.search(text)) if pattern else norm in text
+
+
+# ----------------------------------------------------------------------------- rules
+class Rule(BaseModel):
+    """One keyword rule. It matches when the text contains at least one of ``any_terms``, every one
+    of ``all_terms`` and none of ``none_terms``, and the ticket came through one of ``channels``
+    (all channels when empty). ``priority`` None means "no opinion on priority"."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.\-]{0,63}$", description="Stable id, cited in explanations.")
+    description: str = Field(default="", max_length=500)
+    any_terms: list[Term] = Field(min_length=1, max_length=200)
+    all_terms: list[Term] = Field(default_factory=list, max_length=20)
+    none_terms: list[Term] = Field(default_factory=list, max_length=50)
+    category: Category
+    module: Module
+    priority: Priority | None = None
+    tags: list[Tag] = Field(default_factory=list, max_length=20)
+    channels: list[Channel] = Field(default_factory=list, description="Only these channels; [] = all.")
+
+    @field_validator("any_terms", "all_terms", "none_terms")
+    @classmethod
+    def _terms_survive_normalisation(cls, terms: list[str]) -> list[str]:
+        if any(not normalize(t) for t in terms):
+            raise ValueError("every term needs visible characters")
+        return terms
+
+
+class RuleSet(BaseModel):
+    """A versioned, ordered rule set (order = precedence) and the fallback used when nothing matches."""
+
+    version: int = Field(ge=1)
+    description: str = Field(default="", max_length=500)
+    rules: list[Rule] = Field(min_length=1, max_length=500)
+    default_category: Category = Category.OTHER
+    default_module: Module = Module.PRODUCT
+    default_priority: Priority = Priority.P3
+    active: bool = True
+    created_by: str = "system"
+    created_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def classifier_version(self) -> str:
+        """The version stamped on every result, ``rules-v<version>``."""
+        return f"rules-v{self.version}"
+
+    @model_validator(mode="after")
+    def _unique_rule_ids(self) -> RuleSet:
+        ids = [r.id for r in self.rules]
+        if len(ids) != len(set(ids)):
+            raise ValueError("rule ids must be unique within a rule set")
+        return self
+
+
+def _rule(
+    id: str,
+    description: str,
+    any_terms: list[str],
+    category: Category,
+    module: Module,
+    priority: Priority | None,
+    tags: list[str],
+    *,
+    all_terms: list[str] | None = None,
+    none_terms: list[str] | None = None,
+    channels: list[Channel] | None = None,
+) -> Rule:
+    return Rule(
+        id=id, description=description, any_terms=any_terms, all_terms=all_terms or [],
+        none_terms=none_terms or [], category=category, module=module, priority=priority, tags=tags,
+        channels=channels or [],
+    )
+
+
+C, M, P = Category, Module, Priority
+
+RULES_V1: tuple[Rule, ...] = (
+    _rule("complaint-escalation", "重大投诉: the customer threatens to go public or to the authorities (seed 001 "
+          "危机应对); a supervisor must see it quickly.",
+          ["重大投诉", "严重投诉", "投诉升级", "媒体曝光", "找媒体", "曝光你们", "12315", "消协", "消费者协会", "起诉",
+           "律师", "lawyer", "lawsuit", "legal action"],
+          C.COMPLAINT, M.AFTER_SALES, P.P2, ["complaint", "escalation_risk"]),
+    _rule("complaint-public-social", "差评/避雷 posted on a social channel is public criticism (seed 001 公关危机).",
+          ["差评", "避雷", "曝光", "吐槽", "bad review"],
+          C.COMPLAINT, M.AFTER_SALES, P.P2, ["complaint", "public_opinion"], channels=[Channel.SOCIAL]),
+    _rule("complaint-service", "投诉建议: dissatisfaction with the service or an explicit complaint "
+          "(seed 000/002). Explicit complaint intent decides the category even when it is about a refund "
+          "or a delivery.",
+          ["投诉", "态度差", "态度恶劣", "态度不好", "不满意", "服务差", "服务太差", "差评", "complain", "rude",
+           "dissatisfied", "unsatisfied", "not satisfied", "terrible service", "poor service"],
+          C.COMPLAINT, M.AFTER_SALES, P.P3, ["complaint"], none_terms=["不是投诉", "not a complaint"]),
+    _rule("funds-safety", "P1 资金安全 (seed 004): abnormal, failed, repeated or unauthorised charges.",
+          ["资金", "扣款异常", "扣款失败", "被扣款", "重复扣款", "多扣", "乱扣", "盗刷", "余额不见", "余额丢失",
+           "charged twice", "double charged", "double charge", "unauthorized charge", "unauthorised charge",
+           "money was taken", "money disappeared"],
+          C.AFTER_SALES, M.AFTER_SALES, P.P1, ["funds_safety"]),
+    _rule("account-security", "P1 账户安全 (seed 001 紧急问题): the account was taken over.",
+          ["账户被盗", "账号被盗", "盗号", "account hacked", "account was hacked", "account compromised"],
+          C.AFTER_SALES, M.TECHNICAL, P.P1, ["account_security"]),
+    _rule("core-outage", "P1 核心业务中断 (seed 004) / 系统故障影响大面积用户 (seed 000): nobody can log in or "
+          "many users are hit.",
+          ["系统无法登录", "无法登录", "登录不了", "登不上", "大面积", "所有用户", "全部用户", "系统瘫痪", "系统崩溃",
+           "服务中断", "cannot log in", "can not log in", "can't log in", "cannot login", "can't login",
+           "unable to log in", "unable to login", "outage", "all users", "system down", "service down"],
+          C.AFTER_SALES, M.TECHNICAL, P.P1, ["core_outage"]),
+    _rule("safety-risk", "紧急: 安全风险 / 财产损失 (seed 000) — a device endangering the customer.",
+          ["安全隐患", "安全风险", "人身安全", "财产损失", "起火", "冒烟", "爆炸", "漏电", "caught fire", "explode",
+           "electric shock"],
+          C.AFTER_SALES, M.AFTER_SALES, P.P1, ["safety_risk"]),
+    _rule("hardware-fault", "硬件故障 (seed 000 example 无法开机 → 硬件故障): the device cannot be used at all.",
+          ["无法开机", "开不了机", "不能开机", "不开机", "开机没反应", "黑屏", "硬件故障", "充不进电", "无法充电",
+           "won't turn on", "wont turn on", "will not turn on", "doesn't turn on", "does not turn on",
+           "cannot turn on", "can't turn on", "won't power on", "not turning on"],
+          C.AFTER_SALES, M.AFTER_SALES, P.P2, ["hardware_fault"]),
+    _rule("refund-not-credited", "退款未到账: the refund was promised but the money has not arrived.",
+          ["未到账", "没到账", "没有到账"],
+          C.AFTER_SALES, M.AFTER_SALES, P.P2, ["refund", "funds_delay"], all_terms=["退款"]),
+    _rule("refund-return", "售后支持 (seed 000 example 退款流程 → 售后支持, seed 002 退换货申请).",
+          ["退款", "退货", "换货", "退换", "退钱", "refund", "money back", "return"],
+          C.AFTER_SALES, M.AFTER_SALES, P.P3, ["refund"]),
+    _rule("repair-warranty", "售后支持: 维修进度查询 / warranty (seed 002).",
+          ["维修", "保修", "返修", "repair", "warranty"],
+          C.AFTER_SALES, M.AFTER_SALES, P.P3, ["repair"]),
+    _rule("logistics", "物流 module (seed 002 物流延迟): shipping, delivery, parcels not received.",
+          ["物流", "快递", "发货", "没收到货", "未收到货", "没有收到货", "配送", "运单", "包裹", "签收", "deliver",
+           "shipping", "shipment", "shipped", "courier", "tracking number", "parcel"],
+          C.AFTER_SALES, M.LOGISTICS, P.P3, ["logistics"]),
+    _rule("software-fault", "软件bug / 故障排查 (seed 000): errors and crashes; P2 only when use is blocked "
+          "(rule blocks-use).",
+          ["报错", "错误提示", "bug", "闪退", "崩溃", "死机", "卡死", "卡顿", "软件故障", "系统故障", "系统异常",
+           "程序异常", "crash", "error", "freeze", "frozen", "glitch"],
+          C.AFTER_SALES, M.TECHNICAL, P.P3, ["software_fault"]),
+    _rule("blocks-use", "P2 影响客户正常使用 (seed 004): the product cannot be used.",
+          ["无法使用", "不能使用", "无法正常使用", "用不了", "不能用", "没法用", "cannot use", "can't use",
+           "unable to use", "unusable", "not working", "doesn't work", "does not work", "stopped working"],
+          C.AFTER_SALES, M.TECHNICAL, P.P2, ["blocks_use"]),
+    _rule("generic-fault", "故障 (seed 000 关键词识别): something is broken, kind unknown; after-sales checks it.",
+          ["故障", "坏了", "出问题", "broken", "faulty", "defective"],
+          C.AFTER_SALES, M.AFTER_SALES, P.P3, ["fault"]),
+    _rule("pre-sales", "售前咨询 (seed 000 产品介绍、价格对比): price, offers and buying questions.",
+          ["价格", "优惠", "报价", "购买", "多少钱", "价钱", "折扣", "促销", "产品介绍", "怎么买", "哪里买", "有货吗",
+           "price", "pricing", "quote", "buy", "purchase", "discount", "how much", "in stock"],
+          C.PRE_SALES, M.PRODUCT, P.P3, ["pricing"]),
+    _rule("requirement", "需求反馈 (seed 002): product suggestions and new features, P4 (seed 004 非紧急建议).",
+          ["建议", "希望增加", "希望能增加", "新功能", "增加功能", "功能需求", "改进", "feature request", "suggestion",
+           "suggest", "would be nice", "please add"],
+          C.REQUIREMENT, M.PRODUCT, P.P4, ["feature_request"], none_terms=["购买建议", "选购建议", "buying advice"]),
+    _rule("partnership", "其他: 合作咨询 (seed 000).",
+          ["商务合作", "渠道合作", "合作", "代理商", "加盟", "partnership", "cooperation", "reseller", "distributor"],
+          C.OTHER, M.PRODUCT, P.P3, ["partnership"]),
+)
+
+
+def ruleset_v1(created_at: datetime) -> RuleSet:
+    """The built-in rule set, seeded when the database has no active one."""
+    return RuleSet(
+        version=1, description="Keyword rules from the customer-service manuals (seeds 000-004).",
+        rules=list(RULES_V1), created_at=created_at,
+    )
+
+
+# ----------------------------------------------------------------------------- matching
+class ClassificationInput(BaseModel):
+    """What classification looks at: the (already redacted) text and a little context."""
+
+    subject: str = ""
+    description: str = ""
+    channel: Channel = Channel.WEB_FORM
+    customer_tier: CustomerTier = CustomerTier.NORMAL
+
+    @property
+    def text(self) -> str:
+        return normalize(f"{self.subject}\n{self.description}")
+
+
+class RuleMatch(BaseModel):
+    rule: Rule
+    terms: list[str] = Field(description="The rule's terms found in the text, in rule order.")
+
+
+def match_rule(rule: Rule, text: str, channel: Channel) -> RuleMatch | None:
+    """The rule's match on the normalised ``text``, or None."""
+    if rule.channels and channel not in rule.channels:
+        return None
+    if any(contains(text, t) for t in rule.none_terms):
+        return None
+    if not all(contains(text, t) for t in rule.all_terms):
+        return None
+    found = [t for t in rule.any_terms if contains(text, t)]
+    if not found:
+        return None
+    return RuleMatch(rule=rule, terms=found + list(rule.all_terms))
+
+
+def distinct_evidence(terms: list[str]) -> list[str]:
+    """Terms that are not merely part of another matched term (退款流程 found also finds 退款: one piece
+    of evidence, not two)."""
+    norms = [normalize(t) for t in terms]
+    unique = list(dict.fromkeys(norms))
+    return [t for t in unique if not any(t != other and t in other for other in unique)]
+
+
+def confidence_for(matches: list[RuleMatch]) -> float:
+    """0.9 when at least two distinct terms support the chosen category, 0.75 for one, 0.3 without a
+    match. Terms of rules pointing at another category do not add confidence."""
+    if not matches:
+        return CONFIDENCE_DEFAULT
+    category = matches[0].rule.category
+    support = [t for m in matches if m.rule.category == category for t in m.terms]
+    return CONFIDENCE_STRONG if len(distinct_evidence(support)) >= 2 else CONFIDENCE_WEAK
+
+
+def priority_rule(matches: list[RuleMatch]) -> Rule | None:
+    """The earliest matching rule with the most urgent priority (P1 beats P2 beats P3 beats P4);
+    None when no matching rule has an opinion on priority."""
+    rated = [m.rule for m in matches if m.rule.priority is not None]
+    return min(rated, key=lambda r: r.priority.rank if r.priority else 5, default=None)
+
+
+def _union(lists: list[list[str]]) -> list[str]:
+    return list(dict.fromkeys(item for items in lists for item in items))
+
+
+# ----------------------------------------------------------------------------- the classification
+class Classification(BaseModel):
+    """The classifier's decision on one text (the same shape for rules, a model or a manual override)."""
+
+    category: Category
+    module: Module
+    priority: Priority
+    confidence: float = Field(ge=0.0, le=1.0)
+    needs_review: bool
+    tags: list[str] = Field(default_factory=list)
+    matched_rules: list[str] = Field(default_factory=list, description="Every matching rule, in order.")
+    classifier_version: str
+    explanation: ClassificationExplanation
+
+
+def classify(
+    ruleset: RuleSet, item: ClassificationInput, *, review_below: float = DEFAULT_REVIEW_BELOW
+) -> Classification:
+    """Apply the ordered rule set: category/module from the first matching rule, the most urgent
+    priority of all matching rules (the rule set's default when none has one), the union of their
+    tags. Without a match: the rule set's fallback, confidence 0.3, flagged for review."""
+    text = item.text
+    matches = [m for m in (match_rule(r, text, item.channel) for r in ruleset.rules) if m is not None]
+    if not matches:
+        return _fallback(ruleset)
+    first = matches[0].rule
+    deciding = priority_rule(matches)
+    priority = deciding.priority if deciding and deciding.priority else ruleset.default_priority
+    confidence = confidence_for(matches)
+    ids = [m.rule.id for m in matches]
+    source = f"rule {deciding.id}" if deciding else "the rule set default"
+    detail = (
+        f"category/module from rule {first.id}; priority {priority.value} from {source}; "
+        f"matching rules: {', '.join(ids)}"
+    )
+    return Classification(
+        category=first.category,
+        module=first.module,
+        priority=priority,
+        confidence=confidence,
+        needs_review=confidence < review_below,
+        tags=_union([m.rule.tags for m in matches]),
+        matched_rules=ids,
+        classifier_version=ruleset.classifier_version,
+        explanation=ClassificationExplanation(
+            method="rule",
+            rule_id=first.id,
+            matched_terms=distinct_evidence(_union([m.terms for m in matches])),
+            detail=detail,
+        ),
+    )
+
+
+def _fallback(ruleset: RuleSet) -> Classification:
+    return Classification(
+        category=ruleset.default_category,
+        module=ruleset.default_module,
+        priority=ruleset.default_priority,
+        confidence=CONFIDENCE_DEFAULT,
+        needs_review=True,
+        classifier_version=ruleset.classifier_version,
+        explanation=ClassificationExplanation(
+            method="default", detail=f"no rule of {ruleset.classifier_version} matched; fallback applied"
+        ),
+    )
+
+
+# ----------------------------------------------------------------------------- tickets
+class ClassificationRecord(BaseModel):
+    """The classification kept for one ticket (``_id`` = ticket_id). ``revision`` counts changes, so a
+    later manual override or reclassification can compare-and-set on it."""
+
+    ticket_id: str
+    ticket_no: str
+    correlation_id: str
+    channel: Channel
+    customer_tier: CustomerTier = CustomerTier.NORMAL
+    result: Classification
+    source_event_id: str = Field(description="The ticket.created event this classification answers.")
+    source_event_type: str = "ticket.created"
+    ticket_created_at: datetime
+    classified_at: datetime
+    revision: int = Field(default=1, ge=1)
+
+
+class InvalidTicket(ValueError):
+    """A ticket.created that can never be classified (maps to a dead letter)."""
+
+
+def check_created(payload: TicketCreatedPayload) -> None:
+    """A ticket needs a visible id and number to be classified (the contract already bounds their
+    length); anything else can be classified, even an incomplete (needs_info) ticket with no text — it
+    simply gets the reviewed fallback."""
+    if not payload.ticket_id.strip():
+        raise InvalidTicket("ticket.created has a blank ticket_id")
+    if not payload.ticket_no.strip():
+        raise InvalidTicket(f"ticket.created for {payload.ticket_id} has a blank ticket_no")
+
+
+def input_from_created(payload: TicketCreatedPayload) -> ClassificationInput:
+    return ClassificationInput(
+        subject=payload.subject, description=payload.description, channel=payload.channel,
+        customer_tier=payload.customer_tier,
+    )
+
+
+def record_for(event: TicketCreated, result: Classification, now: datetime) -> ClassificationRecord:
+    p = event.payload
+    return ClassificationRecord(
+        ticket_id=p.ticket_id,
+        ticket_no=p.ticket_no,
+        correlation_id=event.correlation_id,
+        channel=p.channel,
+        customer_tier=p.customer_tier,
+        result=result,
+        source_event_id=str(event.event_id),
+        ticket_created_at=p.created_at,
+        classified_at=now,
+    )
+
+
+def classified_event(record: ClassificationRecord) -> TicketClassified:
+    """``ticket.classified`` for a stored classification; carries ids, the decision and the rule
+    explanation only — never the customer's text."""
+    r = record.result
+    return TicketClassified.new(
+        TicketClassifiedPayload(
+            ticket_id=record.ticket_id,
+            ticket_no=record.ticket_no,
+            category=r.category,
+            module=r.module,
+            priority=r.priority,
+            confidence=r.confidence,
+            needs_review=r.needs_review,
+            tags=r.tags,
+            classifier_version=r.classifier_version,
+            explanation=r.explanation,
+            channel=record.channel,
+            customer_tier=record.customer_tier,
+            classified_at=record.classified_at,
+        ),
+        correlation_id=record.correlation_id,
+        producer=PRODUCER,
+        occurred_at=record.classified_at,
+    )
