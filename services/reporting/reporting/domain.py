@@ -1,0 +1,435 @@
+"""Reporting's pure decisions: what each event changes on a ticket's fact, business days, and the
+daily report computed from facts. No I/O here.
+
+Reports follow seeds 000 (七 数据统计与分析: 每日客服工作日报) and 004 (四 周期性报表): supervisors see, per
+business day, how many tickets came in, were resolved, closed and reopened, and how the day's new
+tickets split by category, channel, priority and current status.
+
+How a fact stays right whatever the delivery order:
+* every field group that can be overwritten is *last-writer-wins* on a stamp ``occurred_at|event_id``
+  (fixed-width, so string order is time order; the event id breaks ties), kept in ``stamps``;
+* "first …" times keep the earliest value, "last …" times the latest, day lists are sorted sets,
+  counters only grow;
+so folding the same events in any order gives the same fact. Applying one event *twice* is prevented
+by the store (``applied_events``), not here.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field, field_validator
+
+from contracts import (
+    Category,
+    Channel,
+    CustomerTier,
+    Event,
+    Module,
+    Priority,
+    SlaBreached,
+    SurveyCompleted,
+    TicketAssigned,
+    TicketClassified,
+    TicketClosed,
+    TicketCreated,
+    TicketEscalated,
+    TicketReopened,
+    TicketResolved,
+    TicketResponded,
+    TicketStatus,
+    TicketStatusChanged,
+    TicketTransferred,
+)
+
+PRODUCER = "reporting"
+UNCLASSIFIED = "unclassified"
+"""Breakdown key of tickets the classifier has not decided yet."""
+
+
+# ----------------------------------------------------------------------------- days and stamps
+def business_day(at: datetime, tz: str) -> date:
+    """The calendar day of ``at`` in the business time zone: a report day runs 00:00–24:00 local time,
+    so 01:30 in Shanghai is already the next day although it is 17:30 UTC."""
+    return at.astimezone(ZoneInfo(tz)).date()
+
+
+def day_key(at: datetime, tz: str) -> str:
+    """The business day as stored and queried (``YYYY-MM-DD``; MongoDB has no date type)."""
+    return business_day(at, tz).isoformat()
+
+
+def stamp(event: Event) -> str:
+    """Order key of an event for last-writer-wins: fixed-width UTC ``occurred_at`` with microseconds,
+    then the event id, so comparing strings compares times and equal times still have one winner."""
+    return f"{event.occurred_at.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}|{event.event_id}"
+
+
+def ticket_id_of(event: Event) -> str | None:
+    """The ticket an event is about (``None`` for events without one, e.g. report.spike_detected)."""
+    value = getattr(event.payload, "ticket_id", None)
+    return value if isinstance(value, str) else None
+
+
+# ----------------------------------------------------------------------------- the fact
+class TicketFact(BaseModel):
+    """What reporting knows about one ticket, projected from the events seen so far."""
+
+    ticket_id: str
+    ticket_no: str | None = None
+    day: str | None = Field(default=None, description="Business day the ticket was created (YYYY-MM-DD).")
+    created_at: datetime | None = None
+    channel: Channel | None = None
+    customer_tier: CustomerTier | None = None
+    category: Category | None = None
+    module: Module | None = None
+    priority: Priority | None = None
+    status: TicketStatus | None = None
+    status_at: datetime | None = Field(default=None, description="When the status event occurred.")
+    agent_id: str | None = None
+    team: str | None = None
+    first_assigned_at: datetime | None = None
+    first_response_at: datetime | None = None
+    resolved_at: datetime | None = Field(default=None, description="Latest resolution.")
+    resolved_days: list[str] = Field(default_factory=list, description="Business days with a resolution.")
+    closed_at: datetime | None = None
+    closed_days: list[str] = Field(default_factory=list)
+    reopen_count: int = 0
+    reopened_days: list[str] = Field(default_factory=list)
+    transfers: int = 0
+    escalation_level: int = 0
+    csat: float | None = None
+    satisfied: bool | None = None
+    sla_breaches: int = 0
+    stamps: dict[str, str] = Field(default_factory=dict, description="Last-writer-wins stamp per group.")
+
+    @field_validator(
+        "created_at", "status_at", "first_assigned_at", "first_response_at", "resolved_at", "closed_at",
+        mode="after",
+    )
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        """Stored datetimes come back as UTC; a naive one (some drivers) is read as UTC."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class FactUpdate:
+    """Collects the ``$set`` fields one event causes on a fact, under the ordering rules above."""
+
+    def __init__(self, fact: TicketFact, event: Event) -> None:
+        self.fact = fact
+        self.stamp = stamp(event)
+        self.fields: dict[str, Any] = {}
+        self._stamps: dict[str, str] = {}
+
+    def _current(self, name: str) -> Any:
+        return self.fields.get(name, getattr(self.fact, name))
+
+    def set(self, **fields: Any) -> None:
+        """Facts only one event type carries (e.g. the creation day): set as they are."""
+        self.fields.update(fields)
+
+    def fill(self, **fields: Any) -> None:
+        """Values repeated on many events (ticket number, channel): kept once known."""
+        self.fields.update({k: v for k, v in fields.items() if v is not None and self._current(k) is None})
+
+    def latest(self, group: str, **fields: Any) -> None:
+        """Last writer wins for the group: an older event arriving late changes nothing."""
+        if self.stamp > self.fact.stamps.get(group, ""):
+            self.fields.update(fields)
+            self._stamps[group] = self.stamp
+
+    def earliest(self, name: str, at: datetime) -> None:
+        current = self._current(name)
+        if current is None or at < current:
+            self.fields[name] = at
+
+    def maximum(self, name: str, value: Any) -> None:
+        current = self._current(name)
+        if current is None or value > current:
+            self.fields[name] = value
+
+    def add_day(self, name: str, day: str) -> None:
+        days = self._current(name)
+        if day not in days:
+            self.fields[name] = sorted([*days, day])
+
+    def increment(self, name: str, by: int = 1) -> None:
+        self.fields[name] = self._current(name) + by
+
+    def changes(self) -> dict[str, Any]:
+        if self._stamps:
+            self.fields["stamps"] = {**self.fact.stamps, **self._stamps}
+        return self.fields
+
+
+# ----------------------------------------------------------------------------- event → fact rules
+def _created(u: FactUpdate, e: TicketCreated, tz: str) -> None:
+    p = e.payload
+    u.set(day=day_key(p.created_at, tz), created_at=p.created_at, channel=p.channel)
+    u.set(customer_tier=p.customer_tier)
+    u.latest("status", status=p.status, status_at=e.occurred_at)
+
+
+def _classified(u: FactUpdate, e: TicketClassified, tz: str) -> None:
+    """A manual correction re-classifies: the most recent classification counts."""
+    p = e.payload
+    u.fill(channel=p.channel, customer_tier=p.customer_tier)
+    u.latest("classification", category=p.category, module=p.module, priority=p.priority)
+
+
+def _assigned(u: FactUpdate, e: TicketAssigned, tz: str) -> None:
+    p = e.payload
+    u.latest("agent", agent_id=p.agent_id)
+    u.latest("team", team=p.team)
+    u.earliest("first_assigned_at", p.assigned_at)
+
+
+def _responded(u: FactUpdate, e: TicketResponded, tz: str) -> None:
+    u.earliest("first_response_at", e.payload.responded_at)
+
+
+def _status_changed(u: FactUpdate, e: TicketStatusChanged, tz: str) -> None:
+    u.latest("status", status=e.payload.to_status, status_at=e.occurred_at)
+
+
+def _resolved(u: FactUpdate, e: TicketResolved, tz: str) -> None:
+    """Counted as resolved on the business day of each resolution (a reopened ticket resolved again
+    on another day counts on both days, once per day)."""
+    p = e.payload
+    u.fill(channel=p.channel)
+    u.latest("status", status=TicketStatus.RESOLVED, status_at=e.occurred_at)
+    if p.agent_id is not None:
+        u.latest("agent", agent_id=p.agent_id)
+    u.maximum("resolved_at", p.resolved_at)
+    u.add_day("resolved_days", day_key(p.resolved_at, tz))
+
+
+def _closed(u: FactUpdate, e: TicketClosed, tz: str) -> None:
+    p = e.payload
+    u.latest("status", status=TicketStatus.CLOSED, status_at=e.occurred_at)
+    u.maximum("closed_at", p.closed_at)
+    u.add_day("closed_days", day_key(p.closed_at, tz))
+
+
+def _reopened(u: FactUpdate, e: TicketReopened, tz: str) -> None:
+    """Intake numbers the reopenings, so the highest number seen is the count (late events are fine)."""
+    p = e.payload
+    u.latest("status", status=TicketStatus.REOPENED, status_at=e.occurred_at)
+    u.maximum("reopen_count", p.reopen_count)
+    u.add_day("reopened_days", day_key(p.reopened_at, tz))
+
+
+def _transferred(u: FactUpdate, e: TicketTransferred, tz: str) -> None:
+    p = e.payload
+    u.latest("agent", agent_id=p.to_agent_id)
+    if p.to_team is not None:
+        u.latest("team", team=p.to_team)
+    u.increment("transfers")
+
+
+def _escalated(u: FactUpdate, e: TicketEscalated, tz: str) -> None:
+    u.maximum("escalation_level", e.payload.level)
+
+
+def _sla_breached(u: FactUpdate, e: SlaBreached, tz: str) -> None:
+    u.increment("sla_breaches")
+
+
+def _survey_completed(u: FactUpdate, e: SurveyCompleted, tz: str) -> None:
+    u.latest("survey", csat=e.payload.csat, satisfied=e.payload.satisfied)
+
+
+Rule = Callable[[FactUpdate, Any, str], None]
+
+FACT_RULES: dict[str, Rule] = {
+    TicketCreated.type_name(): _created,
+    TicketClassified.type_name(): _classified,
+    TicketAssigned.type_name(): _assigned,
+    TicketResponded.type_name(): _responded,
+    TicketStatusChanged.type_name(): _status_changed,
+    TicketResolved.type_name(): _resolved,
+    TicketClosed.type_name(): _closed,
+    TicketReopened.type_name(): _reopened,
+    TicketTransferred.type_name(): _transferred,
+    TicketEscalated.type_name(): _escalated,
+    SlaBreached.type_name(): _sla_breached,
+    SurveyCompleted.type_name(): _survey_completed,
+}
+"""Event types that change a ticket fact. Every other event (ticket.acknowledged, sla.warning,
+assignment.unacknowledged, report.spike_detected …) is only kept in the event log."""
+
+
+def changes_fact(event: Event) -> bool:
+    return event.event_type in FACT_RULES and ticket_id_of(event) is not None
+
+
+def fact_changes(fact: TicketFact, event: Event, tz: str) -> dict[str, Any]:
+    """The ``$set`` fields ``event`` causes on ``fact`` (empty for events that do not concern facts)."""
+    rule = FACT_RULES.get(event.event_type)
+    if rule is None:
+        return {}
+    update = FactUpdate(fact, event)
+    update.fill(ticket_no=getattr(event.payload, "ticket_no", None))
+    rule(update, event, tz)
+    return update.changes()
+
+
+def apply(fact: TicketFact, event: Event, tz: str) -> TicketFact:
+    """The fact after ``event`` (pure; the store writes the same changes)."""
+    return fact.model_copy(update=fact_changes(fact, event, tz))
+
+
+# ----------------------------------------------------------------------------- the event log
+class LoggedEvent(BaseModel):
+    """One entry of the raw event log (``_id`` = event id): the source any projection or aggregate
+    can be rebuilt from. Events carry no personal data, so the whole body is kept."""
+
+    event_id: str
+    event_type: str
+    schema_version: int
+    occurred_at: datetime
+    day: str
+    ticket_id: str | None
+    correlation_id: str
+    producer: str
+    received_at: datetime
+    body: dict[str, Any]
+
+
+def log_entry(event: Event, tz: str, received_at: datetime) -> LoggedEvent:
+    return LoggedEvent(
+        event_id=str(event.event_id),
+        event_type=event.event_type,
+        schema_version=event.schema_version,
+        occurred_at=event.occurred_at,
+        day=day_key(event.occurred_at, tz),
+        ticket_id=ticket_id_of(event),
+        correlation_id=event.correlation_id,
+        producer=event.producer,
+        received_at=received_at,
+        body=event.model_dump(mode="json"),
+    )
+
+
+# ----------------------------------------------------------------------------- the daily report
+DIMENSIONS = ("category", "channel", "priority", "status")
+
+
+class CreatedGroup(BaseModel):
+    """Tickets created on a day sharing one (category, channel, priority, status) combination."""
+
+    category: str | None = None
+    channel: str | None = None
+    priority: str | None = None
+    status: str | None = None
+    count: int = Field(ge=0)
+
+
+class DayCounts(BaseModel):
+    """The raw numbers of one business day, however they were computed (facts scan, aggregate, or —
+    later — incrementally maintained daily aggregates)."""
+
+    day: date
+    created: list[CreatedGroup] = Field(default_factory=list)
+    resolved: int = 0
+    closed: int = 0
+    reopened: int = 0
+
+
+class DailyReport(BaseModel):
+    """客服工作日报: volumes of one business day and the breakdown of that day's new tickets."""
+
+    day: date
+    created: int = Field(description="Tickets created on the day.")
+    resolved: int = Field(description="Tickets with a resolution recorded on the day.")
+    closed: int = Field(description="Tickets closed on the day.")
+    reopened: int = Field(description="Tickets reopened on the day.")
+    by_category: dict[str, int] = Field(description="The day's new tickets by current category.")
+    by_channel: dict[str, int]
+    by_priority: dict[str, int]
+    by_status: dict[str, int] = Field(description="The day's new tickets by current status.")
+
+
+def _zeros(keys: Iterable[str]) -> dict[str, int]:
+    return dict.fromkeys(keys, 0)
+
+
+def _empty_breakdowns() -> dict[str, dict[str, int]]:
+    """Every known key present (zero when none), so charts and CSV columns are stable day to day."""
+    return {
+        "category": _zeros([*(c.value for c in Category), UNCLASSIFIED]),
+        "channel": _zeros(c.value for c in Channel),
+        "priority": _zeros([*(p.value for p in Priority), UNCLASSIFIED]),
+        "status": _zeros(s.value for s in TicketStatus),
+    }
+
+
+def build_daily_report(counts: DayCounts) -> DailyReport:
+    breakdowns = _empty_breakdowns()
+    for group in counts.created:
+        for dim in DIMENSIONS:
+            key = getattr(group, dim) or UNCLASSIFIED
+            breakdowns[dim][key] = breakdowns[dim].get(key, 0) + group.count
+    return DailyReport(
+        day=counts.day,
+        created=sum(g.count for g in counts.created),
+        resolved=counts.resolved,
+        closed=counts.closed,
+        reopened=counts.reopened,
+        by_category=breakdowns["category"],
+        by_channel=breakdowns["channel"],
+        by_priority=breakdowns["priority"],
+        by_status=breakdowns["status"],
+    )
+
+
+def _value(v: Any) -> str | None:
+    return None if v is None else getattr(v, "value", v)
+
+
+def day_counts(day: date, facts: Iterable[TicketFact]) -> DayCounts:
+    """The numbers of ``day`` from a list of facts (the store computes the same with an aggregate)."""
+    key = day.isoformat()
+    groups: dict[tuple[str | None, ...], int] = {}
+    resolved = closed = reopened = 0
+    for fact in facts:
+        if fact.day == key:
+            combo = tuple(_value(getattr(fact, dim)) for dim in DIMENSIONS)
+            groups[combo] = groups.get(combo, 0) + 1
+        resolved += key in fact.resolved_days
+        closed += key in fact.closed_days
+        reopened += key in fact.reopened_days
+    created = [
+        CreatedGroup(**dict(zip(DIMENSIONS, combo, strict=True)), count=n) for combo, n in groups.items()
+    ]
+    return DayCounts(day=day, created=created, resolved=resolved, closed=closed, reopened=reopened)
+
+
+def daily_report(day: date, facts: Iterable[TicketFact]) -> DailyReport:
+    return build_daily_report(day_counts(day, facts))
+
+
+CSV_HEADER = ("day", "metric", "key", "count")
+
+
+def report_csv(report: DailyReport) -> str:
+    """The report as long-format CSV (one number per row: ``day,metric,key,count``), which pivots
+    directly in a spreadsheet; totals have an empty key."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    day = report.day.isoformat()
+    for metric in ("created", "resolved", "closed", "reopened"):
+        writer.writerow((day, metric, "", getattr(report, metric)))
+    for metric in ("by_category", "by_channel", "by_priority", "by_status"):
+        for key, count in getattr(report, metric).items():
+            writer.writerow((day, metric, key, count))
+    return out.getvalue()

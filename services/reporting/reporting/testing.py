@@ -1,0 +1,147 @@
+"""Event builders for reporting's tests (imported by tests only, like ``servicekit.testing``): every
+event of a ticket's life with just the fields reports care about."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from contracts import (
+    Event,
+    ReportSpikeDetected,
+    ReportSpikeDetectedPayload,
+    SlaBreached,
+    SlaBreachedPayload,
+    SlaWarning,
+    SlaWarningPayload,
+    SurveyCompleted,
+    SurveyCompletedPayload,
+    TicketAcknowledged,
+    TicketAcknowledgedPayload,
+    TicketAssigned,
+    TicketAssignedPayload,
+    TicketClassified,
+    TicketClassifiedPayload,
+    TicketClosed,
+    TicketClosedPayload,
+    TicketCreated,
+    TicketCreatedPayload,
+    TicketEscalated,
+    TicketEscalatedPayload,
+    TicketReopened,
+    TicketReopenedPayload,
+    TicketResolved,
+    TicketResolvedPayload,
+    TicketResponded,
+    TicketRespondedPayload,
+    TicketStatusChanged,
+    TicketStatusChangedPayload,
+    TicketTransferred,
+    TicketTransferredPayload,
+)
+from contracts.events import ClassificationExplanation
+
+TZ = "Asia/Shanghai"
+
+
+def local(day: str, hh: int, mm: int = 0) -> datetime:
+    """A wall-clock time in the business zone, as UTC."""
+    y, m, d = (int(x) for x in day.split("-"))
+    return datetime(y, m, d, hh, mm, tzinfo=ZoneInfo(TZ)).astimezone(UTC)
+
+
+def _ref(tid: str) -> dict[str, str]:
+    return {"ticket_id": tid, "ticket_no": f"GD20261125{tid[-3:]}"}
+
+
+def _new(cls: type[Event], payload: object, tid: str, when: datetime, producer: str) -> Event:
+    return cls.new(payload, correlation_id=tid, producer=producer, occurred_at=when)  # type: ignore[arg-type]
+
+
+def created(tid: str, when: datetime, *, channel: str = "email", status: str = "new") -> Event:
+    p = TicketCreatedPayload(
+        **_ref(tid), channel=channel, channel_message_id=f"m-{tid}", customer_id="c1", customer_display="客户A-0001",
+        description="无法开机", status=status, created_at=when,
+    )
+    return _new(TicketCreated, p, tid, when, "intake")
+
+
+def classified(tid: str, when: datetime, *, category: str = "after_sales", priority: str = "P3",
+               module: str = "product", channel: str = "email") -> Event:
+    p = TicketClassifiedPayload(
+        **_ref(tid), category=category, module=module, priority=priority, confidence=0.9, classifier_version="r1",
+        explanation=ClassificationExplanation(method="rule"), channel=channel, classified_at=when,
+    )
+    return _new(TicketClassified, p, tid, when, "classifier")
+
+
+def assigned(tid: str, when: datetime, *, agent: str = "A1", team: str = "general") -> Event:
+    p = TicketAssignedPayload(**_ref(tid), agent_id=agent, agent_name=agent, team=team, priority="P3",
+                              assigned_at=when)
+    return _new(TicketAssigned, p, tid, when, "dispatcher")
+
+
+def acknowledged(tid: str, when: datetime, *, agent: str = "A1") -> Event:
+    return _new(TicketAcknowledged, TicketAcknowledgedPayload(**_ref(tid), agent_id=agent, acknowledged_at=when),
+                tid, when, "dispatcher")
+
+
+def responded(tid: str, when: datetime, *, agent: str = "A1") -> Event:
+    return _new(TicketResponded, TicketRespondedPayload(**_ref(tid), agent_id=agent, responded_at=when),
+                tid, when, "intake")
+
+
+def status_changed(tid: str, when: datetime, to: str, *, frm: str = "new") -> Event:
+    p = TicketStatusChangedPayload(**_ref(tid), from_status=frm, to_status=to, changed_by="A1", changed_at=when)
+    return _new(TicketStatusChanged, p, tid, when, "intake")
+
+
+def resolved(tid: str, when: datetime, *, agent: str | None = "A1", channel: str = "email") -> Event:
+    p = TicketResolvedPayload(**_ref(tid), agent_id=agent, channel=channel, customer_id="c1",
+                              customer_display="客户A-0001", resolved_at=when)
+    return _new(TicketResolved, p, tid, when, "intake")
+
+
+def closed(tid: str, when: datetime) -> Event:
+    return _new(TicketClosed, TicketClosedPayload(**_ref(tid), closed_by="system", closed_at=when), tid, when, "intake")
+
+
+def reopened(tid: str, when: datetime, *, count: int = 1) -> Event:
+    p = TicketReopenedPayload(**_ref(tid), reason="survey unresolved", source="survey", reopen_count=count,
+                              reopened_at=when)
+    return _new(TicketReopened, p, tid, when, "intake")
+
+
+def transferred(tid: str, when: datetime, *, to_agent: str | None, to_team: str | None = None) -> Event:
+    p = TicketTransferredPayload(**_ref(tid), from_agent_id="A1", to_agent_id=to_agent, to_team=to_team,
+                                 reason="skills", transferred_by="S1", transferred_at=when)
+    return _new(TicketTransferred, p, tid, when, "dispatcher")
+
+
+def escalated(tid: str, when: datetime, *, level: int = 1) -> Event:
+    p = TicketEscalatedPayload(**_ref(tid), level=level, reason="sla", escalated_at=when)
+    return _new(TicketEscalated, p, tid, when, "dispatcher")
+
+
+def breached(tid: str, when: datetime) -> Event:
+    p = SlaBreachedPayload(**_ref(tid), target="resolution", deadline=when, priority="P3", policy_version=1,
+                           overdue_seconds=60)
+    return _new(SlaBreached, p, tid, when, "sla-monitor")
+
+
+def warning(tid: str, when: datetime) -> Event:
+    p = SlaWarningPayload(**_ref(tid), target="resolution", deadline=when, priority="P3", policy_version=1,
+                          remaining_seconds=3600)
+    return _new(SlaWarning, p, tid, when, "sla-monitor")
+
+
+def survey(tid: str, when: datetime, *, csat: float = 4.5, satisfied: bool = True) -> Event:
+    p = SurveyCompletedPayload(**_ref(tid), survey_id=f"s-{tid}", speed="fast", resolution="resolved",
+                               attitude="satisfied", csat=csat, satisfied=satisfied, completed_at=when)
+    return _new(SurveyCompleted, p, tid, when, "survey")
+
+
+def spike(when: datetime) -> Event:
+    p = ReportSpikeDetectedPayload(day="2026-11-25", dimension="category", value="complaint", count=40,
+                                   baseline=8.0, ratio=5.0, detected_at=when)
+    return _new(ReportSpikeDetected, p, "spike-2026-11-25", when, "reporting")
