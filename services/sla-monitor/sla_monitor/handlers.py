@@ -1,0 +1,77 @@
+"""SLA monitor's broker side. Event → handler table:
+
+| queue                            | message              | handler          |
+|----------------------------------|----------------------|------------------|
+| sla-monitor.ticket.created       | ticket.created       | on_created       |
+| sla-monitor.ticket.classified    | ticket.classified    | on_classified    |
+| sla-monitor.ticket.assigned      | ticket.assigned      | on_assigned      |
+| sla-monitor.ticket.acknowledged  | ticket.acknowledged  | on_acknowledged  |
+| sla-monitor.ticket.responded     | ticket.responded     | on_responded     |
+| sla-monitor.ticket.resolved      | ticket.resolved      | on_resolved      |
+| sla-monitor.ticket.closed        | ticket.closed        | on_closed        |
+| sla-monitor.ticket.reopened      | ticket.reopened      | on_reopened      |
+
+Publishes: nothing yet (sla.warning, sla.breached and assignment.unacknowledged come with the scanner).
+Each handler returns only after its clock write; FastStream then acks. Duplicates (same event_id) are
+no-ops. An event for a ticket without a clock opens a provisional clock (see ``SlaService.record``).
+An event that can never apply (no ticket id) is dead-lettered at once; write contention or a missing
+policy raises a normal exception, so the message is retried and, past the delivery limit, dead-lettered.
+"""
+
+from __future__ import annotations
+
+from contracts import (
+    Event,
+    TicketAcknowledged,
+    TicketAssigned,
+    TicketClassified,
+    TicketClosed,
+    TicketCreated,
+    TicketReopened,
+    TicketResolved,
+    TicketResponded,
+)
+from servicekit import EventBus, PermanentError
+
+from .domain import InvalidEvent
+from .service import SlaService
+
+
+def register(bus: EventBus, service: SlaService) -> None:
+    async def record(event: Event) -> None:
+        try:
+            await service.record(event)
+        except InvalidEvent as exc:
+            raise PermanentError(str(exc)) from None
+
+    @bus.subscribe_events(TicketCreated, description="Start the ticket's SLA clock (P3 until classified).")
+    async def on_created(event: TicketCreated) -> None:
+        await record(event)
+
+    @bus.subscribe_events(TicketClassified, description="Set the priority; dues recomputed from the start.")
+    async def on_classified(event: TicketClassified) -> None:
+        await record(event)
+
+    @bus.subscribe_events(TicketAssigned, description="Record the assignee (the confirmation clock starts).")
+    async def on_assigned(event: TicketAssigned) -> None:
+        await record(event)
+
+    @bus.subscribe_events(TicketAcknowledged, description="Record the agent's confirmation of receipt.")
+    async def on_acknowledged(event: TicketAcknowledged) -> None:
+        await record(event)
+
+    @bus.subscribe_events(TicketResponded, description="Stop the first-response target.")
+    async def on_responded(event: TicketResponded) -> None:
+        await record(event)
+
+    @bus.subscribe_events(TicketResolved, description="Stop the resolution target.")
+    async def on_resolved(event: TicketResolved) -> None:
+        await record(event)
+
+    @bus.subscribe_events(TicketClosed, description="Stop the clock for good.")
+    async def on_closed(event: TicketClosed) -> None:
+        await record(event)
+
+    @bus.subscribe_events(TicketReopened, description="Run the clock again.")
+    async def on_reopened(event: TicketReopened) -> None:
+        await record(event)
