@@ -181,18 +181,20 @@ async def e2e_latency(url: str, ns: Namespace, observer: Observer, rate: float, 
     return {"offered_per_s": rate, "p50_ms": pct(lat, 0.5) * 1e3, "p99_ms": pct(lat, 0.99) * 1e3}
 
 
-def big_roster(path: Path) -> None:
-    """A roster with room for every benchmark ticket, so capacity never makes tickets wait."""
-    teams = ["frontline", "specialist", "tech", "product", "complaints"]
+def big_roster(path: Path, tickets: int) -> None:
+    """A roster with room for every benchmark ticket (they are never resolved), so capacity never makes
+    a ticket wait: the benchmark's tickets are after-sales questions, routed to the specialist team."""
+    teams = {"frontline": 2, "specialist": tickets // 200 + 2, "tech": 2, "product": 2, "complaints": 2}
     staff = []
-    for t_index, team in enumerate(teams):
-        staff.append({"staff_id": f"SUP{t_index}", "name": f"主管{t_index}", "role": "supervisor", "team": team,
-                      "skills": [], "channels": [], "capacity": 0, "on_duty": True})
-        for i in range(4):
-            staff.append({"staff_id": f"B{t_index}{i}", "name": f"坐席{t_index}{i}",
-                          "role": "senior_agent" if i == 0 else "agent", "team": team, "skills": [],
-                          "channels": [], "capacity": 1_000_000, "on_duty": True, "supervisor_id": f"SUP{t_index}"})
-    path.write_text(json.dumps(staff, ensure_ascii=False), encoding="utf-8")
+    for t_index, (team, size) in enumerate(teams.items()):
+        supervisor = f"SUP{t_index}"
+        staff.append({"staff_id": supervisor, "name": f"主管{t_index}", "role": "supervisor", "team": team,
+                      "capacity": 0, "on_duty": True})
+        for i in range(size):
+            staff.append({"staff_id": f"B{t_index}-{i:04d}", "name": f"坐席{t_index}-{i}",
+                          "role": "senior_agent" if i % 4 == 0 else "agent", "team": team,
+                          "capacity": 200, "on_duty": True, "supervisor_id": supervisor})
+    path.write_text(json.dumps({"staff": staff}, ensure_ascii=False), encoding="utf-8")
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -201,7 +203,7 @@ async def main_async(args: argparse.Namespace) -> None:
     ns = Namespace(run_id)
     with tempfile.TemporaryDirectory() as tmp:
         roster = Path(tmp) / "roster.json"
-        big_roster(roster)
+        big_roster(roster, 200 + args.runs * (args.tickets + int(args.rate * args.seconds)))
         env = {**os.environ, "RABBITMQ_URL": url, "HELPDESK_NAMESPACE": run_id, "JWT_SECRET": "b" * 40,
                "CHANNEL_API_KEYS": "", "CUSTOMER_LOOKUP_KEY": "bench", "LOG_LEVEL": "WARNING",
                "DISPATCHER_SEED_FILE": str(roster), "MONGODB_DATABASE_PREFIX": run_id}

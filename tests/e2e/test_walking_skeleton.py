@@ -52,8 +52,10 @@ def test_a_submission_becomes_a_classified_assigned_timed_and_counted_ticket(pla
     assert ticket["ticket_no"].startswith("GD") and ticket["customer_display"].startswith("客户")
     assert "13800138000" not in json.dumps(ticket, ensure_ascii=False)
 
-    classification = eventually(lambda: json_if_ok(platform.get("classifier", f"/api/v1/classifications/{tid}")))
+    record = eventually(lambda: json_if_ok(platform.get("classifier", f"/api/v1/classifications/{tid}")))
+    classification = record["result"]
     assert classification["category"] == "after_sales"
+    assert classification["explanation"]["method"] == "rule" and "无法开机" in classification["explanation"]["matched_terms"]
 
     assignment = eventually(
         lambda: (a := json_if_ok(platform.get("dispatcher", f"/api/v1/assignments/{tid}"))) and a.get("agent_id") and a
