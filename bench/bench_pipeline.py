@@ -19,7 +19,6 @@ import asyncio
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -29,10 +28,9 @@ from typing import Any
 import aio_pika
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-
 from contracts import Namespace  # noqa: E402
 from servicekit.launcher import SERVICES, Stack  # noqa: E402
+from servicekit.testing import delete_topology  # noqa: E402
 
 WINDOW = 64
 
@@ -62,7 +60,7 @@ async def raw_baseline(url: str, ns: str, count: int) -> dict[str, float]:
             if len(latencies) >= count:
                 done.set()
 
-        await queue.consume(on_message)
+        consumer_tag = await queue.consume(on_message)
         pch = await publisher_conn.channel(publisher_confirms=True)
         filler = b"x" * 1000
         sem = asyncio.Semaphore(WINDOW)
@@ -79,6 +77,7 @@ async def raw_baseline(url: str, ns: str, count: int) -> dict[str, float]:
         await asyncio.gather(*(one() for _ in range(count)))
         await asyncio.wait_for(done.wait(), timeout=120)
         elapsed = time.perf_counter() - start
+        await queue.cancel(consumer_tag)
         await cch.queue_delete(queue_name)
     finally:
         await consumer_conn.close()
@@ -181,6 +180,19 @@ async def e2e_latency(url: str, ns: Namespace, observer: Observer, rate: float, 
     return {"offered_per_s": rate, "p50_ms": pct(lat, 0.5) * 1e3, "p99_ms": pct(lat, 0.99) * 1e3}
 
 
+def cpu_seconds(stack: Stack) -> dict[str, float]:
+    """CPU time (user + system) each service process has used so far (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for name, run in stack.running.items():
+        try:
+            fields = Path(f"/proc/{run.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            out[name] = (int(fields[11]) + int(fields[12])) / ticks
+        except (OSError, IndexError, ValueError):
+            out[name] = float("nan")
+    return out
+
+
 def big_roster(path: Path, tickets: int) -> None:
     """A roster with room for every benchmark ticket (they are never resolved), so capacity never makes
     a ticket wait: the benchmark's tickets are after-sales questions, routed to the specialist team."""
@@ -210,15 +222,21 @@ async def main_async(args: argparse.Namespace) -> None:
         stack = Stack(env=env, log_dir=ROOT / "artifacts" / "bench-logs" / run_id, echo=False,
                       ports={s.name: 18000 + i for i, s in enumerate(SERVICES)})
         stack.start()
+        queues: set[str] = set()
         try:
             stack.wait_ready(timeout=120)
+            queues = stack.declared_queues()
             observer = Observer(url, ns)
             await observer.start()
             await e2e_throughput(url, ns, observer, 200, f"{run_id}-warm")  # warm-up
             rows = []
             for r in range(args.runs):
                 raw = await raw_baseline(url, f"{run_id}{r}", args.tickets)
+                cpu_before = cpu_seconds(stack)
                 thr = await e2e_throughput(url, ns, observer, args.tickets, f"{run_id}-t{r}")
+                cpu_after = cpu_seconds(stack)
+                per_ticket = {n: (cpu_after[n] - cpu_before[n]) / args.tickets * 1e3 for n in cpu_after}
+                print("  CPU ms per ticket: " + ", ".join(f"{n} {v:.1f}" for n, v in per_ticket.items()), flush=True)
                 lat = await e2e_latency(url, ns, observer, args.rate, args.seconds, f"{run_id}-l{r}")
                 rows.append((raw, thr, lat))
                 print(f"run {r + 1}: raw {raw['msgs_per_s']:.0f} msg/s (p50 {raw['p50_ms']:.1f} ms, p99 "
@@ -227,6 +245,7 @@ async def main_async(args: argparse.Namespace) -> None:
             await observer.close()
         finally:
             stack.stop()
+            await delete_topology(url, queues, [ns.events_exchange, ns.dead_letter_exchange])
     med = statistics.median
     raw_rate = med(r[0]["msgs_per_s"] for r in rows)
     e2e_rate = med(r[1]["tickets_per_s"] for r in rows)

@@ -10,13 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import aio_pika
 import httpx
 import pytest
 
 from contracts import Namespace, StaffRole
 from servicekit.launcher import SERVICES, Stack
-from servicekit.testing import TEST_JWT_SECRET, auth_header
+from servicekit.testing import TEST_JWT_SECRET, auth_header, delete_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 CHANNEL_KEYS = {c: f"e2e-{c}-key-0123456789" for c in ("phone", "online_chat", "email", "social", "web_form")}
@@ -59,46 +58,21 @@ def platform(rabbitmq: str, mongodb_url: str | None) -> Iterator[Platform]:
         "CUSTOMER_LOOKUP_KEY": "e2e-lookup-key",
         "LOG_FORMAT": "json",
         "OUTBOX_GRACE_SECONDS": "2",
+        "MONGODB_DATABASE_PREFIX": namespace,
     }
     if mongodb_url:
         env["MONGODB_URL"] = mongodb_url
-        env["MONGODB_DATABASE_PREFIX"] = namespace
     else:
         env.pop("MONGODB_URL", None)
     stack = Stack(env=env, ports={s.name: free_port() for s in SERVICES},
                   log_dir=ROOT / "artifacts" / "e2e-logs" / namespace, echo=False)
     stack.start()
+    queues: set[str] = set()
     try:
         stack.wait_ready(timeout=120)
+        queues = stack.declared_queues()
         yield Platform(stack, namespace, rabbitmq)
     finally:
         stack.stop()
-        asyncio.run(_delete_namespace(rabbitmq, namespace))
-
-
-async def _delete_namespace(url: str, namespace: str) -> None:
-    """Remove the run's queues and exchanges (names follow contracts.Namespace)."""
-    ns = Namespace(namespace)
-    connection = await aio_pika.connect(url)
-    async with connection:
-        channel = await connection.channel()
-        names = [ns.submissions_queue]
-        subscriptions = {
-            "classifier": ["ticket.created"],
-            "dispatcher": ["ticket.classified", "ticket.resolved", "ticket.closed"],
-            "intake": ["ticket.classified", "ticket.assigned"],
-            "sla-monitor": ["ticket.created", "ticket.classified", "ticket.assigned", "ticket.acknowledged",
-                            "ticket.responded", "ticket.resolved", "ticket.closed", "ticket.reopened"],
-            "survey": ["ticket.resolved"],
-            "reporting": ["all"],
-        }
-        for service, subs in subscriptions.items():
-            names += [ns.subscription_queue(service, s) for s in subs]
-        for name in names:
-            for queue in (name, Namespace.dead_letter_queue(name)):
-                try:
-                    await channel.queue_delete(queue)
-                except Exception:  # not declared in this run
-                    channel = await connection.channel()
-        for exchange in (ns.events_exchange, ns.dead_letter_exchange):
-            await channel.exchange_delete(exchange)
+        ns = Namespace(namespace)
+        asyncio.run(delete_topology(rabbitmq, queues, [ns.events_exchange, ns.dead_letter_exchange]))

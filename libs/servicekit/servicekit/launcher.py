@@ -129,6 +129,21 @@ class Stack:
     def url(self, name: str) -> str:
         return self.running[name].url
 
+    def declared_queues(self) -> set[str]:
+        """Every queue the running services consume from (read from their AsyncAPI documents), with
+        its dead-letter queue — what a test or benchmark run must remove afterwards."""
+        import json
+
+        names: set[str] = set()
+        for run in self.running.values():
+            with urllib.request.urlopen(f"{run.url}/asyncapi.json", timeout=5) as resp:  # noqa: S310 (loopback)
+                spec = json.load(resp)
+            for channel in spec.get("channels", {}).values():
+                queue = channel.get("bindings", {}).get("amqp", {}).get("queue", {}).get("name")
+                if channel.get("bindings", {}).get("amqp", {}).get("is") == "queue" and queue:
+                    names.update({queue, f"{queue}.dlq"})
+        return names
+
 
 def _pump(process: subprocess.Popen[bytes], name: str, colour: str, sink: IO[str] | None, echo: bool) -> None:
     prefix = f"\033[{colour}m{name:<11}\033[0m| " if sys.stdout.isatty() else f"{name:<11}| "

@@ -48,6 +48,7 @@ def open_mongo(settings: ServiceSettings) -> MongoHandle:
     else:
         from mongomock_motor import AsyncMongoMockClient
 
+        install_mongomock_id_lookup()
         client = AsyncMongoMockClient(tz_aware=True)
         backend = "mongomock"
         log.warning(
@@ -55,3 +56,48 @@ def open_mongo(settings: ServiceSettings) -> MongoHandle:
             "lost when %s stops.", settings.service_name,
         )
     return MongoHandle(client=client, db=client[settings.database_name], backend=backend)
+
+
+def _pinned_ids(query: Any) -> list[Any] | None:
+    """The ``_id`` values a filter pins (``{"_id": v}``, ``{"_id": {"$eq": v}}``, ``{"_id": {"$in": [...]}}``,
+    possibly beside other conditions), or None when it does not pin them."""
+    if not isinstance(query, dict) or "_id" not in query:
+        return None
+    value = query["_id"]
+    if isinstance(value, dict):
+        if set(value) == {"$in"} and isinstance(value["$in"], list | tuple):
+            ids = list(value["$in"])
+        elif set(value) == {"$eq"}:
+            ids = [value["$eq"]]
+        else:
+            return None
+    else:
+        ids = [value]
+    try:
+        return list(dict.fromkeys(ids))
+    except TypeError:  # unhashable (documents as ids): let mongomock scan
+        return None
+
+
+def install_mongomock_id_lookup() -> None:
+    """mongomock answers every query by scanning every document, so the in-memory store slows down with
+    each document (quadratic over a run). MongoDB answers ``_id`` lookups from its primary index; this
+    gives mongomock the same direct path for filters that pin ``_id`` (the remaining conditions are still
+    applied by mongomock's own matcher, so results are unchanged)."""
+    from mongomock import collection as mongomock_collection
+    from mongomock.filtering import filter_applies
+
+    cls = mongomock_collection.Collection
+    if getattr(cls, "_helpdesk_id_lookup", False):
+        return
+    scan = cls._iter_documents
+
+    def _iter_documents(self: Any, query: Any) -> Any:
+        ids = _pinned_ids(query)
+        if ids is None or self._store.is_empty:
+            return scan(self, query)
+        docs = [self._store[i] for i in ids if i in self._store]
+        return (doc for doc in docs if filter_applies(query, doc))
+
+    cls._iter_documents = _iter_documents
+    cls._helpdesk_id_lookup = True

@@ -153,3 +153,31 @@ async def drain_queue(url: str, queue: str) -> list[tuple[bytes, dict[str, Any]]
             out.append((message.body, dict(message.headers)))
             await message.ack()
         return out
+
+
+@asynccontextmanager
+async def running_app(app: Any) -> AsyncIterator[dict[str, Any]]:
+    """A service app under :func:`in_memory` with an HTTP client on its ASGI app:
+    ``{"app", "kit", "broker", "client", "service"}``."""
+    kit = app.state.kit
+    async with in_memory(kit) as broker:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{kit.service}") as client:
+            yield {"app": app, "kit": kit, "broker": broker, "client": client, "service": app.state.service}
+
+
+async def delete_topology(url: str, queues: set[str] | list[str], exchanges: list[str]) -> None:
+    """Remove a run's queues and exchanges from the broker (missing ones are ignored)."""
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        for name in [*queues]:
+            try:
+                await channel.queue_delete(name)
+            except aio_pika.exceptions.ChannelClosed:  # not declared: the channel is closed, open another
+                channel = await connection.channel()
+        for name in exchanges:
+            try:
+                await channel.exchange_delete(name)
+            except aio_pika.exceptions.ChannelClosed:
+                channel = await connection.channel()

@@ -6,11 +6,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from dispatcher.app import DispatcherSettings, create_app
-from servicekit.testing import TEST_JWT_SECRET, in_memory
+from servicekit.testing import TEST_JWT_SECRET, running_app
 
 SMALL_ROSTER = [
     {"staff_id": "SUP", "name": "主管甲", "role": "supervisor", "team": "complaints"},
@@ -36,12 +35,8 @@ def small_roster_file(tmp_path: Path) -> Path:
 
 @asynccontextmanager
 async def started(settings: DispatcherSettings) -> AsyncIterator[dict[str, Any]]:
-    app = create_app(settings)
-    kit = app.state.kit
-    async with in_memory(kit) as broker:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://dispatcher") as client:
-            yield {"app": app, "kit": kit, "broker": broker, "client": client, "service": app.state.service}
+    async with running_app(create_app(settings)) as running:
+        yield running
 
 
 @pytest.fixture

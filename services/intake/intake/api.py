@@ -11,7 +11,7 @@ from contracts import StaffRole, TicketStatus, TicketSubmission
 from servicekit import AnyStaff, ApiError, Principal, require_roles
 from servicekit.auth import ApiKeyHeader, channel_for_key
 
-from .domain import DomainError, Ticket
+from .domain import DomainError, Ticket, ticket_id_for
 from .service import IntakeService
 
 
@@ -62,7 +62,7 @@ def build_router(service: IntakeService, channel_keys: dict[str, str]) -> APIRou
 
     @router.get("/tickets/by-channel/{channel}/{channel_message_id}", response_model=Ticket, tags=["tickets"])
     async def get_by_channel_message(channel: str, channel_message_id: str, _: AnyStaff) -> Ticket:
-        ticket = await service.store.find_by_channel_message(channel, channel_message_id)
+        ticket = await service.store.get_ticket(ticket_id_for(channel, channel_message_id))
         if ticket is None:
             raise ApiError(404, "ticket_not_found", "no ticket for that channel message")
         return ticket

@@ -53,6 +53,13 @@ def format_ticket_no(day: date, seq: int) -> str:
     return f"GD{day:%Y%m%d}{seq:03d}"
 
 
+def ticket_id_for(channel: Channel | str, channel_message_id: str) -> str:
+    """The ticket id is derived from (channel, channel message id): a resubmission of the same contact
+    finds its ticket by primary key, and two concurrent deliveries cannot both insert."""
+    channel_value = channel.value if isinstance(channel, Channel) else channel
+    return hashlib.sha256(f"{channel_value}\x00{channel_message_id}".encode()).hexdigest()[:32]
+
+
 def _letters(n: int) -> str:
     out = ""
     n += 1

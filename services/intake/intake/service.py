@@ -34,7 +34,7 @@ class IntakeService:
     async def submit(self, sub: TicketSubmission, *, now: datetime | None = None) -> SubmitResult:
         """Store a submission as a ticket exactly once per (channel, channel message id)."""
         now = now or datetime.now(UTC)
-        existing = await self.store.find_by_channel_message(sub.channel.value, sub.channel_message_id)
+        existing = await self.store.get_ticket(domain.ticket_id_for(sub.channel, sub.channel_message_id))
         if existing is not None:
             await self.outbox.flush(self.store.tickets, existing.ticket_id)  # finish an interrupted publish
             return SubmitResult(existing, duplicate=True)
@@ -43,11 +43,15 @@ class IntakeService:
         day = domain.business_day(sub.submitted_at or now, self.timezone)
         seq = await self.store.next_sequence(f"ticket:{day:%Y%m%d}")
         ticket, created = domain.open_ticket(
-            sub, ticket_id=uuid.uuid4().hex, ticket_no=domain.format_ticket_no(day, seq), customer=customer, now=now
+            sub,
+            ticket_id=domain.ticket_id_for(sub.channel, sub.channel_message_id),
+            ticket_no=domain.format_ticket_no(day, seq),
+            customer=customer,
+            now=now,
         )
         entries = await self.store.insert_ticket(ticket, [created])
         if entries is None:  # a concurrent delivery of the same submission won the race
-            winner = await self.store.find_by_channel_message(sub.channel.value, sub.channel_message_id)
+            winner = await self.store.get_ticket(domain.ticket_id_for(sub.channel, sub.channel_message_id))
             assert winner is not None
             return SubmitResult(winner, duplicate=True)
         await self.outbox.flush(self.store.tickets, ticket.ticket_id, entries)
@@ -59,14 +63,16 @@ class IntakeService:
         identifiers of a known customer are remembered; one already owned by another customer is not
         moved."""
         keys = [domain.lookup_key(c, self.pepper) for c in domain.identity_claims(sub.customer)]
-        customer_id = await self.store.customer_id_for(keys)
+        owners = await self.store.key_owners(keys)
+        customer_id = next((owners[k] for k in keys if k in owners), None)  # the strongest identifier wins
         if customer_id is None:
             customer_id = uuid.uuid4().hex
             if keys and not await self.store.claim_key(keys[0], customer_id):
-                customer_id = await self.store.customer_id_for(keys)  # a concurrent contact claimed it first
-                assert customer_id is not None
+                owners = await self.store.key_owners(keys)  # a concurrent contact claimed it first
+                customer_id = owners[keys[0]]
         for key in keys:
-            await self.store.claim_key(key, customer_id)
+            if key not in owners:
+                await self.store.claim_key(key, customer_id)
         customer = await self.store.get_customer(customer_id)
         if customer is None:
             seq = await self.store.next_sequence("customer")

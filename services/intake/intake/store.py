@@ -1,6 +1,7 @@
 """Intake's MongoDB collections (the only MongoDB code of this service).
 
-* ``tickets``   — one document per ticket, unique on (channel, channel_message_id) and on ticket_no;
+* ``tickets``   — one document per ticket; ``_id`` is derived from (channel, channel_message_id), so a
+                  contact can never become two tickets; ticket_no comes from an atomic daily counter;
                   pending events in the document's ``outbox``; ``applied_events`` dedupes consumed events.
 * ``customers`` — customer profiles; ``customer_keys`` maps a keyed hash of each identifier (phone,
                   e-mail, chat session …) to its customer (``_id`` = the hash, so one owner per identifier).
@@ -31,10 +32,8 @@ class IntakeStore:
         self.counters = db["counters"]
 
     async def ensure_indexes(self) -> None:
-        await self.tickets.create_index(
-            [("channel", ASCENDING), ("channel_message_id", ASCENDING)], unique=True, name="channel_message"
-        )
-        await self.tickets.create_index("ticket_no", unique=True, name="ticket_no")
+        # ticket numbers are unique by construction (atomic per-day counter); this index serves look-ups.
+        await self.tickets.create_index("ticket_no", name="ticket_no")
         await self.tickets.create_index([("status", ASCENDING), ("created_at", ASCENDING)], name="status_created")
 
     # ------------------------------------------------------------------ counters
@@ -45,12 +44,11 @@ class IntakeStore:
         return int(doc["seq"])
 
     # ------------------------------------------------------------------ customers
-    async def customer_id_for(self, keys: list[str]) -> str | None:
-        """The customer owning the strongest of these identifier keys."""
+    async def key_owners(self, keys: list[str]) -> dict[str, str]:
+        """identifier key → customer id, for the keys that belong to somebody."""
         if not keys:
-            return None
-        owners = {d["_id"]: d["customer_id"] async for d in self.customer_keys.find({"_id": {"$in": keys}})}
-        return next((owners[k] for k in keys if k in owners), None)
+            return {}
+        return {d["_id"]: d["customer_id"] async for d in self.customer_keys.find({"_id": {"$in": keys}})}
 
     async def claim_key(self, key: str, customer_id: str) -> bool:
         """Make an identifier point at a customer; False when it already points at one."""
@@ -78,16 +76,12 @@ class IntakeStore:
         await self.customers.update_one({"_id": customer_id}, {"$set": {"last_contact_at": now}})
 
     # ------------------------------------------------------------------ tickets
-    async def find_by_channel_message(self, channel: str, channel_message_id: str) -> Ticket | None:
-        doc = await self.tickets.find_one({"channel": channel, "channel_message_id": channel_message_id})
-        return from_doc(Ticket, doc) if doc else None
-
     async def get_ticket(self, ticket_id: str) -> Ticket | None:
         doc = await self.tickets.find_one({"_id": ticket_id})
         return from_doc(Ticket, doc) if doc else None
 
     async def insert_ticket(self, ticket: Ticket, events: list[Event]) -> list[dict[str, Any]] | None:
-        """Insert the ticket with its pending events; None when (channel, message id) already exists."""
+        """Insert the ticket with its pending events; None when the ticket (same channel message) exists."""
         entries = outbox_entries(*events)
         doc = to_doc(ticket, id_field="ticket_id")
         doc["outbox"] = entries

@@ -97,3 +97,10 @@ def test_resolve_transitions() -> None:
     assert [e.event_type for e in events] == ["ticket.status_changed", "ticket.resolved"]
     assert events[1].payload.agent_id == "A1"
     assert domain.status_after_assignment(TicketStatus.RESOLVED) == TicketStatus.RESOLVED
+
+
+def test_ticket_id_is_stable_per_channel_message() -> None:
+    a = domain.ticket_id_for(Channel.EMAIL, "m-1")
+    assert a == domain.ticket_id_for("email", "m-1") and len(a) == 32
+    assert a != domain.ticket_id_for(Channel.PHONE, "m-1")
+    assert a != domain.ticket_id_for(Channel.EMAIL, "m-2")

@@ -4,7 +4,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 
 from contracts import (
@@ -30,7 +29,7 @@ from contracts import (
     TicketRespondedPayload,
 )
 from contracts.events import ClassificationExplanation
-from servicekit.testing import TEST_JWT_SECRET, in_memory
+from servicekit.testing import TEST_JWT_SECRET, running_app
 from sla_monitor.app import SlaMonitorSettings, create_app
 
 
@@ -41,12 +40,8 @@ def settings() -> SlaMonitorSettings:
 
 @pytest.fixture
 async def running(settings: SlaMonitorSettings) -> AsyncIterator[dict[str, Any]]:
-    app = create_app(settings)
-    kit = app.state.kit
-    async with in_memory(kit) as broker:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://sla-monitor") as client:
-            yield {"app": app, "kit": kit, "broker": broker, "client": client, "service": app.state.service}
+    async with running_app(create_app(settings)) as running:
+        yield running
 
 
 # ----------------------------------------------------------------------------- event factories

@@ -3,10 +3,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 
-from servicekit.testing import TEST_JWT_SECRET, in_memory
+from servicekit.testing import TEST_JWT_SECRET, running_app
 from survey.app import SurveySettings, create_app
 
 
@@ -17,9 +16,5 @@ def settings() -> SurveySettings:
 
 @pytest.fixture
 async def running(settings: SurveySettings) -> AsyncIterator[dict[str, Any]]:
-    app = create_app(settings)
-    kit = app.state.kit
-    async with in_memory(kit) as broker:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://survey") as client:
-            yield {"app": app, "kit": kit, "broker": broker, "client": client, "service": app.state.service}
+    async with running_app(create_app(settings)) as running:
+        yield running
