@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 from collections.abc import Iterator
 
 import pytest
@@ -56,3 +57,33 @@ def mongodb_url() -> Iterator[str | None]:
 def namespace() -> str:
     """A fresh exchange/queue prefix so test runs never see each other's messages."""
     return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    """Headless Debian Chromium driven by Playwright (sync API). Missing browser: fails under CI,
+    skipped elsewhere."""
+    from servicekit.testing import CHROMIUM_ARGS, chromium_path
+
+    path = chromium_path()
+    if path is None:
+        message = "Chromium is not installed (apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: a missing browser fails the run)")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Where screenshots and other test artifacts go (artifacts/, git-ignored, uploaded by CI)."""
+    path = Path(__file__).resolve().parent / "artifacts" / "screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

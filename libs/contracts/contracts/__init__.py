@@ -16,8 +16,19 @@ from .enums import (
     TicketStatus,
 )
 from .envelope import Contract, Event, UnknownEventType, UtcDatetime, event_class, parse_event, utcnow
+
+
+def registered_events() -> tuple[type[Event], ...]:
+    """Every registered event contract (core lifecycle and additions), sorted by type and version."""
+    return tuple(Event.registry[key] for key in sorted(Event.registry))
 from .events import *  # noqa: F403
 from .events import ALL_EVENTS, TICKET_EVENTS
+from .events_classifier import *  # noqa: F403
+from .events_dispatcher import *  # noqa: F403
+from .events_intake import *  # noqa: F403
+from .events_reporting import *  # noqa: F403
+from .events_sla import *  # noqa: F403
+from .events_survey import *  # noqa: F403
 from .names import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE, SUBMISSIONS_QUEUE, Namespace
 
 __all__ = [
@@ -47,5 +58,6 @@ __all__ = [
     "UtcDatetime",
     "event_class",
     "parse_event",
+    "registered_events",
     "utcnow",
 ]

@@ -35,6 +35,10 @@ class ServiceSettings(BaseSettings):
     outbox_grace_seconds: float = Field(default=3.0, ge=0, description="Age before the relay republishes an event.")
     broker_connect_attempts: int = Field(default=30, ge=1)
     business_timezone: str = "Asia/Shanghai"
+    notify_webhook_url: str | None = Field(
+        default=None, description="Where notifications are POSTed (SMS/IM/e-mail gateway); unset: logged only."
+    )
+    notify_webhook_secret: SecretStr | None = Field(default=None, description="HMAC-SHA256 key signing webhook bodies.")
 
     @field_validator("log_level")
     @classmethod

@@ -181,3 +181,28 @@ async def delete_topology(url: str, queues: set[str] | list[str], exchanges: lis
                 await channel.exchange_delete(name)
             except aio_pika.exceptions.ChannelClosed:
                 channel = await connection.channel()
+
+
+# ------------------------------------------------------------------------------ browser tests
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_path() -> str | None:
+    """Debian's Chromium (Playwright never downloads a browser here)."""
+    import shutil
+
+    for candidate in (os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and os.path.exists(candidate):
+            return candidate
+    return None
+
+
+ARTIFACTS = os.environ.get("HELPDESK_ARTIFACTS", "artifacts")

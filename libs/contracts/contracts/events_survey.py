@@ -1,0 +1,4 @@
+"""Additional v1 events owned by the survey side (new event types only; existing contracts are never
+changed here). Every class defined in this module registers itself with the event registry on import."""
+
+from __future__ import annotations
