@@ -43,7 +43,7 @@ async def kit(rabbitmq: str, namespace: str) -> AsyncIterator[tuple[ServiceKit, 
             raise RuntimeError("database unavailable")
         if no.startswith("flaky") and state["attempts"][no] < 2:
             raise RuntimeError("first attempt fails")
-        if no.startswith("permanent"):
+        if no.startswith("permanent") and not state.get("fixed"):
             raise PermanentError("ticket refers to nothing")
 
     kit.bus.publisher(c.TicketCreated)
@@ -130,3 +130,24 @@ async def test_outbox_relay_publishes_what_a_crash_left_behind(kit: tuple[Servic
         await asyncio.sleep(0.05)
     assert doc["outbox"] == []
     assert state["seen"].count("from-outbox") == 1
+
+
+async def test_dead_letters_can_be_listed_and_replayed_once_fixed(
+    kit: tuple[ServiceKit, dict[str, Any]], rabbitmq: str
+) -> None:
+    from servicekit.dlq import list_dead_letters, replay
+
+    service, state = kit
+    queue = service.bus.ns.subscription_queue("demo", "ticket.created")
+    await service.bus.publish(created("permanent-replay"))
+    listed: list[dict[str, Any]] = []
+    for _ in range(100):
+        listed = await list_dead_letters(rabbitmq, queue, 10)
+        if listed:
+            break
+        await asyncio.sleep(0.1)
+    assert [item["reason"] for item in listed] == ["PermanentError: ticket refers to nothing"]
+    state["fixed"] = True  # the consumer is repaired
+    assert await replay(rabbitmq, queue) == 1
+    await wait_until(lambda: state["attempts"].get("permanent-replay") == 2)
+    assert await list_dead_letters(rabbitmq, queue, 10) == []
