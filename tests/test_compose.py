@@ -13,7 +13,7 @@ from servicekit.launcher import SERVICES
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
 ENV = {"RABBITMQ_PASSWORD": "x" * 16, "JWT_SECRET": "y" * 40, "CHANNEL_API_KEYS": "email=" + "z" * 20,
-       "CUSTOMER_LOOKUP_KEY": "k" * 20}
+       "CUSTOMER_LOOKUP_KEY": "k" * 20, "CUSTOMER_DATA_KEYS": "a" * 43 + "="}
 
 
 def _compose_cli() -> bool:
@@ -52,5 +52,5 @@ def test_no_secret_literals_in_compose() -> None:
     assert "guest:guest" not in text
     for line in text.splitlines():
         key, _, value = line.strip().partition(":")
-        if key.endswith(("SECRET", "PASSWORD", "PASS", "API_KEYS", "LOOKUP_KEY")):
+        if key.endswith(("SECRET", "PASSWORD", "PASS", "API_KEYS", "LOOKUP_KEY", "DATA_KEYS")):
             assert value.strip().startswith("${"), line

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import socket
 import time
@@ -56,6 +57,7 @@ def platform(rabbitmq: str, mongodb_url: str | None) -> Iterator[Platform]:
         "JWT_SECRET": TEST_JWT_SECRET,
         "CHANNEL_API_KEYS": ",".join(f"{c}={k}" for c, k in CHANNEL_KEYS.items()),
         "CUSTOMER_LOOKUP_KEY": "e2e-lookup-key",
+        "CUSTOMER_DATA_KEYS": base64.urlsafe_b64encode(b"e2e-customer-data-key-32-bytes!!").decode(),
         "LOG_FORMAT": "json",
         "OUTBOX_GRACE_SECONDS": "2",
         "MONGODB_DATABASE_PREFIX": namespace,

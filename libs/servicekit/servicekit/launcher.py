@@ -14,6 +14,7 @@ The end-to-end tests and the benchmarks use the same :class:`Stack` to start the
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import secrets
 import signal
@@ -185,6 +186,8 @@ def load_or_create_local_secrets(root: Path) -> dict[str, str]:
         "JWT_SECRET": lambda: secrets.token_urlsafe(48),
         "CUSTOMER_LOOKUP_KEY": lambda: secrets.token_urlsafe(32),
         "CHANNEL_API_KEYS": lambda: ",".join(f"{c}={secrets.token_urlsafe(24)}" for c in CHANNELS),
+        # a Fernet key (32 random bytes, url-safe base64) for customer data at rest
+        "CUSTOMER_DATA_KEYS": lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     }
     values = {key: os.environ.get(key) or stored.get(key) or make() for key, make in wanted.items()}
     if any(stored.get(k) != v for k, v in values.items() if k not in os.environ):

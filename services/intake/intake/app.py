@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from fastapi import FastAPI
 from pydantic import Field, SecretStr
@@ -12,7 +15,8 @@ from servicekit.auth import parse_channel_keys
 
 from . import handlers
 from .api import build_router
-from .service import IntakeService
+from .crypto import FieldCipher
+from .service import IntakeService, Policy
 from .store import IntakeStore
 
 log = logging.getLogger(__name__)
@@ -27,6 +31,30 @@ class IntakeSettings(ServiceSettings):
     customer_lookup_key: SecretStr = Field(
         default=SecretStr(""), description="Key of the hashes customers are looked up by (set it in production)."
     )
+    customer_data_keys: SecretStr = Field(
+        default=SecretStr(""), description="Fernet key(s), comma-separated, first encrypts: customers' personal data."
+    )
+    auto_close_days: float = Field(default=7.0, gt=0, description="Resolved tickets close after this many days.")
+    dormant_after_days: int = Field(default=182, ge=1, description="No contact for this long → 待激活 (dormant).")
+    log_retention_days: int = Field(default=365, ge=30, description="Change log and audit log retention.")
+    max_compensation_cny: float = Field(default=200.0, ge=0, description="Agents' compensation limit per ticket.")
+    maintenance_interval_seconds: float = Field(default=300.0, gt=0, description="Auto-close/dormancy/retention pass.")
+
+
+def _periodic(name: str, interval: float, job: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[None]]:
+    async def loop() -> None:
+        while True:
+            try:
+                done = await job()
+                if done:
+                    log.info("%s: %d item(s)", name, done)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s pass failed; retrying", name)
+            await asyncio.sleep(interval)
+
+    return loop
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
@@ -41,9 +69,20 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         log.warning("CUSTOMER_LOOKUP_KEY is not set: customer lookup hashes are unkeyed")
     store = IntakeStore(kit.db)
     outbox = kit.use_outbox(store.tickets)
-    service = IntakeService(store, outbox, timezone=settings.business_timezone, lookup_pepper=pepper)
+    policy = Policy(
+        auto_close_after=timedelta(days=settings.auto_close_days),
+        dormant_after=timedelta(days=settings.dormant_after_days),
+        retention=timedelta(days=settings.log_retention_days),
+        max_compensation_cny=settings.max_compensation_cny,
+    )
+    service = IntakeService(store, outbox, timezone=settings.business_timezone, lookup_pepper=pepper,
+                            cipher=FieldCipher(settings.customer_data_keys.get_secret_value()), policy=policy)
     kit.on_startup(store.ensure_indexes)
     handlers.register(kit.bus, service)
+    interval = settings.maintenance_interval_seconds
+    kit.background("auto-close", _periodic("auto-close", interval, service.auto_close_once))
+    kit.background("dormancy", _periodic("dormancy", interval, service.dormancy_scan))
+    kit.background("retention", _periodic("retention", interval * 12, service.purge_old_logs))
     kit.app.include_router(build_router(service, parse_channel_keys(settings.channel_api_keys.get_secret_value())))
     kit.app.state.service = service
     return kit.app

@@ -6,7 +6,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from datetime import date, datetime
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
@@ -18,16 +22,27 @@ from contracts import (
     CustomerTier,
     Module,
     Priority,
+    Event,
+    SurveyCompleted,
+    TicketAcknowledged,
+    TicketAssigned,
+    TicketClosed,
+    TicketClosedPayload,
     TicketCreated,
     TicketCreatedPayload,
+    TicketReopened,
+    TicketReopenedPayload,
+    TicketResponded,
+    TicketRespondedPayload,
     TicketResolved,
     TicketResolvedPayload,
     TicketStatus,
     TicketStatusChanged,
     TicketStatusChangedPayload,
     TicketSubmission,
+    TicketTransferred,
 )
-from servicekit.privacy import mask_name, redact_text
+from servicekit.privacy import mask_email, mask_id_number, mask_name, mask_phone, redact_text
 
 PRODUCER = "intake"
 
@@ -108,8 +123,18 @@ def lookup_key(claim: str, pepper: str) -> str:
     return hmac.new(pepper.encode(), claim.encode(), hashlib.sha256).hexdigest()
 
 
-# ----------------------------------------------------------------------------- completeness
+# ----------------------------------------------------------------------------- fact extraction
 _ORDER_NO = re.compile(r"(?:订单号?|order\s*(?:no\.?|number|#)?)\s*[:：#]?\s*([A-Za-z0-9\-]{6,32})", re.IGNORECASE)
+_PHONE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86[ \-]?)?(1[3-9]\d[ \-]?\d{4}[ \-]?\d{4})(?!\d)")
+
+PRODUCT_KEYWORDS: tuple[str, ...] = (
+    "手机", "电脑", "笔记本", "平板", "耳机", "手表", "路由器", "充电器", "电视", "显示器", "打印机", "相机", "音箱",
+    "phone", "laptop", "tablet", "headphones", "earbuds", "watch", "router", "charger", "tv", "monitor", "printer",
+)
+AFTER_SALES_TERMS: tuple[str, ...] = (
+    "售后", "退货", "换货", "退款", "维修", "保修", "返修", "补发",
+    "refund", "return", "repair", "warranty", "replacement",
+)
 
 
 def extract_order_number(text: str) -> str | None:
@@ -117,17 +142,124 @@ def extract_order_number(text: str) -> str | None:
     return match.group(1) if match else None
 
 
+def extract_phones(text: str) -> list[str]:
+    """Mobile numbers written in free text (e-mail bodies), normalised, de-duplicated."""
+    return list(dict.fromkeys(normalize_phone(m) for m in _PHONE_IN_TEXT.findall(text or "")))
+
+
+def extract_products(text: str) -> list[str]:
+    lowered = (text or "").lower()
+    return [k for k in PRODUCT_KEYWORDS if re.search(rf"(?<![a-z]){re.escape(k)}(?![a-z])", lowered)]
+
+
+def looks_after_sales(text: str) -> bool:
+    lowered = (text or "").lower()
+    return any(term in lowered for term in AFTER_SALES_TERMS)
+
+
+class TicketFacts(BaseModel):
+    """Key facts pulled out of the customer's words (seed 000: 留言/邮件 → 自动提取). Phone numbers are
+    kept masked only; the real number goes (encrypted) into the customer profile."""
+
+    order_numbers: list[str] = Field(default_factory=list)
+    phones_masked: list[str] = Field(default_factory=list)
+    products: list[str] = Field(default_factory=list)
+    after_sales: bool = False
+
+
+def extract_facts(sub: TicketSubmission) -> TicketFacts:
+    text = f"{sub.subject}\n{sub.description}"
+    orders = [o for o in [sub.order_number, extract_order_number(text)] if o]
+    return TicketFacts(
+        order_numbers=list(dict.fromkeys(orders)),
+        phones_masked=[m for p in extract_phones(text) if (m := mask_phone(p))],
+        products=extract_products(text),
+        after_sales=looks_after_sales(text),
+    )
+
+
+# ----------------------------------------------------------------------------- completeness
 def missing_information(sub: TicketSubmission) -> list[str]:
-    """What a ticket cannot be worked without (seed 000 completeness check)."""
+    """What a ticket cannot be worked without (seed 000 completeness check): a description, a way to
+    reach the customer, and for after-sales requests an order reference."""
     missing: list[str] = []
     if not (sub.description.strip() or sub.subject.strip()):
         missing.append("description")
     if not identity_claims(sub.customer):
         missing.append("contact")
+    facts = extract_facts(sub)
+    if facts.after_sales and not facts.order_numbers:
+        missing.append("order_number")
     return missing
 
 
+def still_missing(missing: list[str], *, description: str, has_contact: bool, order_number: str | None) -> list[str]:
+    """Re-run the completeness check after the customer supplied information."""
+    out: list[str] = []
+    for name in missing:
+        if name == "description" and description.strip():
+            continue
+        if name == "contact" and has_contact:
+            continue
+        if name == "order_number" and order_number:
+            continue
+        out.append(name)
+    return out
+
+
 # ----------------------------------------------------------------------------- the ticket
+class SolutionType(StrEnum):
+    """How the problem was solved (seed 002 step 3: 知识库文档 / 补偿方案 …)."""
+
+    KNOWLEDGE_BASE = "knowledge_base"
+    GUIDANCE = "guidance"
+    REPAIR = "repair"
+    REPLACEMENT = "replacement"
+    REFUND = "refund"
+    COMPENSATION_COUPON = "compensation_coupon"
+    EXPEDITED_DELIVERY = "expedited_delivery"
+    ESCALATED_FIX = "escalated_fix"
+    OTHER = "other"
+
+
+class Compensation(BaseModel):
+    kind: Literal["coupon", "discount", "gift"] = "coupon"
+    amount_cny: float = Field(ge=0, le=100_000)
+    note: str = Field(default="", max_length=500)
+
+
+ALLOWED_ATTACHMENT_TYPES = frozenset(
+    {"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain", "audio/mpeg", "audio/wav",
+     "video/mp4", "application/zip"}
+)
+MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+
+
+class AttachmentMeta(BaseModel):
+    """Metadata of a file kept by the channel/file store (the bytes never pass through intake)."""
+
+    name: str = Field(min_length=1, max_length=255)
+    content_type: str = Field(min_length=3, max_length=100)
+    size_bytes: int = Field(ge=1, le=MAX_ATTACHMENT_BYTES)
+    url: str = Field(default="", max_length=2048)
+
+
+class TimelineEntry(BaseModel):
+    entry_id: str
+    at: datetime
+    actor: str
+    kind: str = Field(description="note, contacted_customer, reply, status, assignment, result, confirmation …")
+    text: str = ""
+    visibility: Literal["internal", "customer"] = "internal"
+    from_status: TicketStatus | None = None
+    to_status: TicketStatus | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+def timeline_entry(actor: str, kind: str, now: datetime, text: str = "", **kw: Any) -> TimelineEntry:
+    return TimelineEntry(entry_id=uuid.uuid4().hex, at=now, actor=actor, kind=kind, text=redact_text(text), **kw)
+
+
 class Ticket(BaseModel):
     ticket_id: str
     ticket_no: str
@@ -140,29 +272,117 @@ class Ticket(BaseModel):
     subject: str = ""
     description: str = ""
     order_number: str | None = None
+    facts: TicketFacts = Field(default_factory=TicketFacts)
     status: TicketStatus = TicketStatus.NEW
     missing_fields: list[str] = Field(default_factory=list)
     category: Category | None = None
     module: Module | None = None
     priority: Priority | None = None
+    classified_at: datetime | None = None
     assignee_id: str | None = None
     assignee_name: str | None = None
     team: str | None = None
+    assignment_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    first_response_at: datetime | None = None
+    first_response_by: str | None = None
+    pending_since: datetime | None = None
     resolution_summary: str | None = None
+    solution_type: SolutionType | None = None
+    compensation: Compensation | None = None
+    attachments: list[AttachmentMeta] = Field(default_factory=list)
+    resolved_by: str | None = None
+    customer_confirmed: bool | None = None
+    customer_confirmed_at: datetime | None = None
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    close_reason: str | None = None
+    reopen_count: int = 0
+    reopened_at: datetime | None = None
+    satisfaction: dict[str, Any] | None = None
     created_at: datetime
     updated_at: datetime
     resolved_at: datetime | None = None
+    version: int = 0
+
+
+# ----------------------------------------------------------------------------- customers
+class CustomerKind(StrEnum):
+    INDIVIDUAL = "individual"
+    ENTERPRISE = "enterprise"
+
+
+class CustomerStatus(StrEnum):
+    ACTIVE = "active"
+    DORMANT = "dormant"  # 待激活: no contact for 6 months (seed 003)
+
+
+SENSITIVE_FIELDS: tuple[str, ...] = ("name", "phone", "email", "id_number", "address", "contact_person")
+"""Personal data kept encrypted at rest and shown in clear only to supervisors and admins."""
+PLAIN_FIELDS: tuple[str, ...] = ("kind", "company_name", "credit_code", "industry", "tier", "source", "consent_sensitive")
+
+
+def mask_address(value: str | None) -> str | None:
+    if not value:
+        return value
+    return value[:6] + "***"
+
+
+_MASKERS = {
+    "name": mask_name, "phone": mask_phone, "email": mask_email, "id_number": mask_id_number,
+    "address": mask_address, "contact_person": mask_name,
+}
+
+
+def mask_field(field_name: str, value: Any) -> Any:
+    """The masked form of a profile value (non-sensitive fields unchanged)."""
+    masker = _MASKERS.get(field_name)
+    if masker is None or value is None:
+        return value
+    return masker(str(value))
 
 
 class Customer(BaseModel):
     customer_id: str
     customer_no: int
     display: str
+    kind: CustomerKind = CustomerKind.INDIVIDUAL
     name_masked: str | None = None
+    masked: dict[str, str] = Field(default_factory=dict, description="Masked value of each sensitive field held.")
+    encrypted: dict[str, str] = Field(default_factory=dict, description="Ciphertext of each sensitive field held.")
+    company_name: str | None = None
+    credit_code: str | None = None
+    industry: str | None = None
     tier: CustomerTier = CustomerTier.NORMAL
+    status: CustomerStatus = CustomerStatus.ACTIVE
+    source: str = Field(default="", description="Information source: 电话咨询, 官网注册, 渠道推荐 …")
+    consent_sensitive: bool = False
+    consent_at: datetime | None = None
     first_contact_at: datetime
     last_contact_at: datetime
     source_channel: Channel
+    ticket_count: int = 0
+    updated_at: datetime | None = None
+
+
+CHANNEL_SOURCE = {
+    Channel.PHONE: "电话咨询", Channel.ONLINE_CHAT: "在线客服", Channel.EMAIL: "邮件",
+    Channel.SOCIAL: "社交媒体", Channel.WEB_FORM: "官网留言",
+}
+
+
+def contact_profile_values(contact: CustomerContact, extra_phone: str | None = None) -> dict[str, str]:
+    """Sensitive values a channel contact carries (data minimisation: only what was given)."""
+    values: dict[str, str] = {}
+    if contact.name:
+        values["name"] = contact.name.strip()
+    if contact.phone:
+        values["phone"] = normalize_phone(contact.phone)
+    elif extra_phone:
+        values["phone"] = extra_phone
+    if contact.email:
+        values["email"] = contact.email.strip().lower()
+    return values
 
 
 def new_customer(customer_id: str, customer_no: int, contact: CustomerContact, channel: Channel, now: datetime) -> Customer:
@@ -170,21 +390,48 @@ def new_customer(customer_id: str, customer_no: int, contact: CustomerContact, c
         customer_id=customer_id,
         customer_no=customer_no,
         display=customer_display(customer_no),
+        kind=CustomerKind.ENTERPRISE if contact.company_name else CustomerKind.INDIVIDUAL,
+        company_name=contact.company_name,
         name_masked=mask_name(contact.name),
         first_contact_at=now,
         last_contact_at=now,
         source_channel=channel,
+        source=CHANNEL_SOURCE[channel],
+        updated_at=now,
     )
 
 
+class FieldChange(BaseModel):
+    field: str
+    before: Any = None
+    after: Any = None
+
+
+def profile_changes(current: dict[str, Any], wanted: dict[str, Any]) -> list[FieldChange]:
+    """Field-by-field differences, with sensitive values masked (the change log never holds clear data)."""
+    out: list[FieldChange] = []
+    for name, value in wanted.items():
+        if current.get(name) != value:
+            out.append(FieldChange(field=name, before=mask_field(name, current.get(name)), after=mask_field(name, value)))
+    return out
+
+
+def is_dormant(customer: Customer, now: datetime, dormant_after: timedelta) -> bool:
+    return customer.status == CustomerStatus.ACTIVE and customer.last_contact_at <= now - dormant_after
+
+
+# ----------------------------------------------------------------------------- opening a ticket
 def open_ticket(
     sub: TicketSubmission, *, ticket_id: str, ticket_no: str, customer: Customer, now: datetime
-) -> tuple[Ticket, TicketCreated]:
-    """A new ticket from a submission, with its ``ticket.created`` event. Free text is redacted of
-    phone numbers, e-mails and ID numbers before it is stored on the ticket or put in the event."""
+) -> tuple[Ticket, list[Event]]:
+    """A new ticket from a submission, with its ``ticket.created`` event (and ``ticket.status_changed``
+    to ``needs_info`` when the completeness check fails, so the channel can prompt the customer). Free
+    text is redacted of phone numbers, e-mails and ID numbers before it is stored or published."""
     missing = missing_information(sub)
+    facts = extract_facts(sub)
     subject, description = redact_text(sub.subject.strip()), redact_text(sub.description.strip())
-    order_number = sub.order_number or extract_order_number(f"{sub.subject} {sub.description}")
+    order_number = facts.order_numbers[0] if facts.order_numbers else None
+    created_at = sub.submitted_at or now
     ticket = Ticket(
         ticket_id=ticket_id,
         ticket_no=ticket_no,
@@ -197,12 +444,13 @@ def open_ticket(
         subject=subject,
         description=description,
         order_number=order_number,
+        facts=facts,
         status=TicketStatus.NEEDS_INFO if missing else TicketStatus.NEW,
         missing_fields=missing,
-        created_at=sub.submitted_at or now,
+        created_at=created_at,
         updated_at=now,
     )
-    event = TicketCreated.new(
+    events: list[Event] = [TicketCreated.new(
         TicketCreatedPayload(
             ticket_id=ticket.ticket_id,
             ticket_no=ticket.ticket_no,
@@ -216,49 +464,349 @@ def open_ticket(
             has_order_number=order_number is not None,
             status=ticket.status,
             missing_fields=missing,
+            tags=[f"product:{p}" for p in facts.products],
             created_at=ticket.created_at,
         ),
         correlation_id=ticket.correlation_id,
         producer=PRODUCER,
         occurred_at=ticket.created_at,
+    )]
+    if missing:
+        events.append(_status_event(ticket, TicketStatus.NEW, TicketStatus.NEEDS_INFO, by="system", now=created_at,
+                                    reason="information missing: " + ", ".join(missing), missing=missing))
+    return ticket, events
+
+
+# ----------------------------------------------------------------------------- lifecycle
+TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
+    TicketStatus.NEW: frozenset({TicketStatus.NEEDS_INFO, TicketStatus.ASSIGNED, TicketStatus.IN_PROGRESS,
+                                 TicketStatus.CLOSED}),
+    TicketStatus.NEEDS_INFO: frozenset({TicketStatus.NEW, TicketStatus.ASSIGNED, TicketStatus.CLOSED}),
+    TicketStatus.ASSIGNED: frozenset({TicketStatus.IN_PROGRESS, TicketStatus.PENDING_CUSTOMER, TicketStatus.RESOLVED,
+                                      TicketStatus.CLOSED}),
+    TicketStatus.IN_PROGRESS: frozenset({TicketStatus.PENDING_CUSTOMER, TicketStatus.RESOLVED, TicketStatus.CLOSED}),
+    TicketStatus.PENDING_CUSTOMER: frozenset({TicketStatus.IN_PROGRESS, TicketStatus.RESOLVED, TicketStatus.CLOSED}),
+    TicketStatus.RESOLVED: frozenset({TicketStatus.CLOSED, TicketStatus.REOPENED}),
+    TicketStatus.CLOSED: frozenset({TicketStatus.REOPENED}),
+    TicketStatus.REOPENED: frozenset({TicketStatus.ASSIGNED, TicketStatus.IN_PROGRESS, TicketStatus.PENDING_CUSTOMER,
+                                      TicketStatus.RESOLVED, TicketStatus.CLOSED}),
+}
+RESOLVABLE = frozenset(s for s, targets in TRANSITIONS.items() if TicketStatus.RESOLVED in targets)
+OPEN_STATUSES = frozenset(TicketStatus) - {TicketStatus.RESOLVED, TicketStatus.CLOSED}
+
+
+def can_transition(src: TicketStatus, dst: TicketStatus) -> bool:
+    return dst in TRANSITIONS.get(src, frozenset())
+
+
+@dataclass
+class Change:
+    """The outcome of one decision: the new ticket, the events it causes, what the timeline records."""
+
+    ticket: Ticket
+    events: list[Event] = field(default_factory=list)
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    action: str = ""
+
+
+def _ref(ticket: Ticket) -> dict[str, str]:
+    return {"ticket_id": ticket.ticket_id, "ticket_no": ticket.ticket_no}
+
+
+def _status_event(ticket: Ticket, src: TicketStatus, dst: TicketStatus, *, by: str, now: datetime, reason: str = "",
+                  missing: list[str] | None = None) -> TicketStatusChanged:
+    return TicketStatusChanged.new(
+        TicketStatusChangedPayload(**_ref(ticket), from_status=src, to_status=dst, changed_by=by,
+                                   reason=redact_text(reason)[:1000], missing_fields=missing or [], changed_at=now),
+        correlation_id=ticket.correlation_id, producer=PRODUCER, occurred_at=now,
     )
-    return ticket, event
 
 
-RESOLVABLE = {TicketStatus.ASSIGNED, TicketStatus.IN_PROGRESS, TicketStatus.PENDING_CUSTOMER, TicketStatus.REOPENED}
+def transition(ticket: Ticket, to: TicketStatus, *, by: str, now: datetime, reason: str = "",
+               updates: dict[str, Any] | None = None, missing: list[str] | None = None) -> Change:
+    """Move the ticket to ``to`` (DomainError ``invalid_transition`` when the lifecycle forbids it)."""
+    if not can_transition(ticket.status, to):
+        raise DomainError("invalid_transition", f"a ticket in status {ticket.status.value} cannot move to {to.value}")
+    fields: dict[str, Any] = {"status": to, "updated_at": now, **(updates or {})}
+    if to == TicketStatus.PENDING_CUSTOMER:
+        fields.setdefault("pending_since", now)
+    elif ticket.status == TicketStatus.PENDING_CUSTOMER:
+        fields.setdefault("pending_since", None)
+    updated = ticket.model_copy(update=fields)
+    event = _status_event(ticket, ticket.status, to, by=by, now=now, reason=reason, missing=missing)
+    entry = timeline_entry(by, "status", now, reason, from_status=ticket.status, to_status=to)
+    return Change(updated, [event], [entry], action=f"status:{to.value}")
+
+
+AGENT_SETTABLE = frozenset({TicketStatus.IN_PROGRESS, TicketStatus.PENDING_CUSTOMER})
+
+
+def change_status(ticket: Ticket, to: TicketStatus, *, by: str, now: datetime, reason: str = "") -> Change:
+    """An agent starts work, waits for the customer (pauses the clock) or resumes."""
+    if to not in AGENT_SETTABLE:
+        raise DomainError("use_dedicated_action", f"status {to.value} is set by its own action (resolve, close, reopen)")
+    if to == TicketStatus.PENDING_CUSTOMER and not reason.strip():
+        raise DomainError("reason_required", "say what the customer is expected to provide")
+    return transition(ticket, to, by=by, now=now, reason=reason)
+
+
+def respond(ticket: Ticket, *, by: str, now: datetime, text: str, kind: str = "reply",
+            visibility: Literal["internal", "customer"] = "customer") -> Change:
+    """An agent contacted or answered the customer. The first one stops the first-response clock
+    (``ticket.responded``); a ticket not yet being worked moves to ``in_progress``."""
+    if ticket.status in (TicketStatus.CLOSED, TicketStatus.NEEDS_INFO) and kind != "note":
+        raise DomainError("invalid_transition", f"a ticket in status {ticket.status.value} cannot be answered")
+    change = Change(ticket, action=kind)
+    if ticket.status in (TicketStatus.NEW, TicketStatus.ASSIGNED, TicketStatus.REOPENED):
+        change = transition(ticket, TicketStatus.IN_PROGRESS, by=by, now=now, reason="agent contacted the customer")
+        change.action = kind
+    change.timeline.insert(0, timeline_entry(by, kind, now, text, visibility=visibility))
+    if ticket.first_response_at is None:
+        change.ticket = change.ticket.model_copy(update={"first_response_at": now, "first_response_by": by,
+                                                          "updated_at": now})
+        change.events.append(TicketResponded.new(
+            TicketRespondedPayload(**_ref(ticket), agent_id=by, responded_at=now, first_response=True),
+            correlation_id=ticket.correlation_id, producer=PRODUCER, occurred_at=now,
+        ))
+    return change
+
+
+def add_note(ticket: Ticket, *, by: str, now: datetime, text: str, visibility: Literal["internal", "customer"],
+             contacted_customer: bool = False) -> Change:
+    """A progress note (已联系客户 / 问题排查中 / 等待配件寄送 …). A note that records contact with the
+    customer, or is visible to them, is a response."""
+    if ticket.status == TicketStatus.CLOSED:
+        raise DomainError("ticket_closed", "a closed ticket takes no more notes; reopen it first")
+    if contacted_customer or visibility == "customer":
+        return respond(ticket, by=by, now=now, text=text, kind="contacted_customer" if contacted_customer else "reply",
+                       visibility=visibility)
+    updated = ticket.model_copy(update={"updated_at": now})
+    return Change(updated, [], [timeline_entry(by, "note", now, text, visibility=visibility)], action="note")
 
 
 def resolve(
-    ticket: Ticket, *, by: str, summary: str, now: datetime
-) -> tuple[Ticket, list[TicketStatusChanged | TicketResolved]]:
+    ticket: Ticket, *, by: str, summary: str, now: datetime, solution_type: SolutionType | None = None,
+    compensation: Compensation | None = None, attachments: list[AttachmentMeta] | None = None,
+    max_compensation_cny: float = 200.0, may_exceed_policy: bool = False,
+) -> tuple[Ticket, list[Event]]:
     """Record the result of a ticket being worked (seed 002 step 5)."""
+    change = resolve_change(ticket, by=by, summary=summary, now=now, solution_type=solution_type,
+                            compensation=compensation, attachments=attachments,
+                            max_compensation_cny=max_compensation_cny, may_exceed_policy=may_exceed_policy)
+    return change.ticket, change.events
+
+
+def resolve_change(
+    ticket: Ticket, *, by: str, summary: str, now: datetime, solution_type: SolutionType | None = None,
+    compensation: Compensation | None = None, attachments: list[AttachmentMeta] | None = None,
+    max_compensation_cny: float = 200.0, may_exceed_policy: bool = False,
+) -> Change:
     if ticket.status not in RESOLVABLE:
-        raise DomainError("invalid_transition", f"a ticket in status {ticket.status} cannot be resolved")
+        raise DomainError("invalid_transition", f"a ticket in status {ticket.status.value} cannot be resolved")
+    if compensation is not None and solution_type is None:
+        solution_type = SolutionType.COMPENSATION_COUPON
+    if solution_type == SolutionType.COMPENSATION_COUPON and compensation is None:
+        raise DomainError("compensation_required", "a compensation coupon result needs the compensation amount")
+    if compensation is not None and compensation.amount_cny > max_compensation_cny and not may_exceed_policy:
+        raise DomainError("compensation_over_policy",
+                          f"compensation above {max_compensation_cny:g} CNY needs a supervisor")
+    files = list(attachments or [])
+    bad = [a.name for a in files if a.content_type not in ALLOWED_ATTACHMENT_TYPES]
+    if bad:
+        raise DomainError("attachment_type_not_allowed", f"attachment type not allowed: {', '.join(bad)}")
     summary = redact_text(summary.strip())
-    updated = ticket.model_copy(
-        update={"status": TicketStatus.RESOLVED, "resolution_summary": summary, "resolved_at": now, "updated_at": now}
-    )
-    changed = TicketStatusChanged.new(
-        TicketStatusChangedPayload(
-            ticket_id=ticket.ticket_id, ticket_no=ticket.ticket_no, from_status=ticket.status,
-            to_status=TicketStatus.RESOLVED, changed_by=by, changed_at=now,
-        ),
-        correlation_id=ticket.correlation_id, producer=PRODUCER, occurred_at=now,
-    )
-    resolved = TicketResolved.new(
+    change = transition(ticket, TicketStatus.RESOLVED, by=by, now=now, updates={
+        "resolution_summary": summary, "resolved_at": now, "resolved_by": by, "solution_type": solution_type,
+        "compensation": compensation, "attachments": [*ticket.attachments, *files], "customer_confirmed": None,
+        "customer_confirmed_at": None,
+    })
+    change.timeline.append(timeline_entry(by, "result", now, summary, data={
+        "solution_type": solution_type.value if solution_type else None,
+        "compensation": compensation.model_dump() if compensation else None,
+        "attachments": [a.model_dump() for a in files],
+    }))
+    change.events.append(TicketResolved.new(
         TicketResolvedPayload(
-            ticket_id=ticket.ticket_id, ticket_no=ticket.ticket_no, agent_id=ticket.assignee_id or by,
-            channel=ticket.channel, customer_id=ticket.customer_id, customer_display=ticket.customer_display,
-            resolution_summary=summary, resolved_at=now,
+            **_ref(ticket), agent_id=ticket.assignee_id or by, channel=ticket.channel, customer_id=ticket.customer_id,
+            customer_display=ticket.customer_display, resolution_summary=summary, resolved_at=now,
         ),
         correlation_id=ticket.correlation_id, producer=PRODUCER, occurred_at=now,
-    )
-    return updated, [changed, resolved]
+    ))
+    change.action = "resolve"
+    return change
 
 
+def close(ticket: Ticket, *, by: str, now: datetime, reason: str = "", privileged: bool = False) -> Change:
+    """Close a resolved ticket; only a supervisor (``privileged``) may close one that was never resolved
+    (spam, duplicate, withdrawn), and then a reason is required."""
+    if ticket.status != TicketStatus.RESOLVED:
+        if ticket.status == TicketStatus.CLOSED or not privileged:
+            raise DomainError("invalid_transition", f"a ticket in status {ticket.status.value} cannot be closed"
+                              + ("" if privileged or ticket.status == TicketStatus.CLOSED else " by an agent"))
+        if not reason.strip():
+            raise DomainError("reason_required", "closing an unresolved ticket needs a reason")
+    change = transition(ticket, TicketStatus.CLOSED, by=by, now=now, reason=reason,
+                        updates={"closed_at": now, "closed_by": by, "close_reason": redact_text(reason)})
+    change.events.append(TicketClosed.new(
+        TicketClosedPayload(**_ref(ticket), closed_by=by, reason=redact_text(reason)[:1000], closed_at=now),
+        correlation_id=ticket.correlation_id, producer=PRODUCER, occurred_at=now,
+    ))
+    change.action = "close"
+    return change
+
+
+def reopen(ticket: Ticket, *, by: str, now: datetime, reason: str, source: Literal["survey", "customer", "staff"],
+           privileged: bool = False) -> Change:
+    """Back to work after a bad survey answer, the customer, or staff (seed 002 step 6-7: 二次处理)."""
+    if not reason.strip():
+        raise DomainError("reason_required", "a reopen needs a reason")
+    if ticket.status == TicketStatus.CLOSED and source == "staff" and not privileged:
+        raise DomainError("invalid_transition", "only a supervisor can reopen a closed ticket")
+    count = ticket.reopen_count + 1
+    change = transition(ticket, TicketStatus.REOPENED, by=by, now=now, reason=reason, updates={
+        "reopen_count": count, "reopened_at": now, "closed_at": None, "closed_by": None, "close_reason": None,
+    })
+    change.events.append(TicketReopened.new(
+        TicketReopenedPayload(**_ref(ticket), reason=redact_text(reason)[:1000], source=source, reopen_count=count,
+                              agent_id=ticket.assignee_id, reopened_at=now),
+        correlation_id=ticket.correlation_id, producer=PRODUCER, occurred_at=now,
+    ))
+    change.action = "reopen"
+    return change
+
+
+def confirm(ticket: Ticket, *, by: str, now: datetime, confirmed: bool, note: str = "") -> Change:
+    """The customer's confirmation of the result (seed 002 step 6): yes is recorded; no reopens."""
+    if ticket.status != TicketStatus.RESOLVED:
+        raise DomainError("invalid_transition", "only a resolved ticket can be confirmed by the customer")
+    if not confirmed:
+        change = reopen(ticket, by=by, now=now, reason=note or "customer says the problem is not solved",
+                        source="customer")
+        change.ticket = change.ticket.model_copy(update={"customer_confirmed": False, "customer_confirmed_at": now})
+        return change
+    updated = ticket.model_copy(update={"customer_confirmed": True, "customer_confirmed_at": now, "updated_at": now})
+    return Change(updated, [], [timeline_entry(by, "confirmation", now, note or "customer confirmed the result",
+                                               visibility="customer")], action="confirm")
+
+
+def supply_info(ticket: Ticket, *, by: str, now: datetime, description: str = "", order_number: str | None = None,
+                has_contact: bool = False) -> Change:
+    """Information the completeness check asked for arrived: a complete ticket resumes."""
+    if ticket.status != TicketStatus.NEEDS_INFO:
+        raise DomainError("invalid_transition", f"a ticket in status {ticket.status.value} is not waiting for information")
+    text = redact_text(description.strip())
+    new_description = f"{ticket.description}\n{text}".strip() if text else ticket.description
+    order = order_number or ticket.order_number or extract_order_number(description)
+    missing = still_missing(ticket.missing_fields, description=new_description, has_contact=has_contact,
+                            order_number=order)
+    updates: dict[str, Any] = {"description": new_description, "order_number": order, "missing_fields": missing,
+                               "updated_at": now}
+    if order and order not in ticket.facts.order_numbers:
+        updates["facts"] = ticket.facts.model_copy(update={"order_numbers": [*ticket.facts.order_numbers, order]})
+    if missing:
+        updated = ticket.model_copy(update=updates)
+        entry = timeline_entry(by, "info_supplied", now, "still missing: " + ", ".join(missing), data={"missing": missing})
+        return Change(updated, [], [entry], action="supply_info")
+    target = TicketStatus.ASSIGNED if ticket.assignee_id else TicketStatus.NEW
+    return transition(ticket, target, by=by, now=now, reason="missing information supplied", updates=updates)
+
+
+# ----------------------------------------------------------------------------- consumed events
 def status_after_assignment(status: TicketStatus) -> TicketStatus:
     """An assignment moves a waiting ticket to ``assigned``; a ticket already further along keeps its
     status (assignments can arrive late or after a transfer)."""
     if status in (TicketStatus.NEW, TicketStatus.REOPENED):
         return TicketStatus.ASSIGNED
     return status
+
+
+def _is_stale(at: datetime | None, occurred: datetime) -> bool:
+    return at is not None and occurred < at
+
+
+def apply_assigned(ticket: Ticket, event: TicketAssigned) -> Change:
+    p, at = event.payload, event.occurred_at
+    if _is_stale(ticket.assignment_at, at):  # an older assignment than the one we know: keep ours
+        return Change(ticket)
+    updates = {"assignee_id": p.agent_id, "assignee_name": p.agent_name, "team": p.team, "assignment_at": at,
+               "acknowledged_at": None if p.agent_id != ticket.assignee_id else ticket.acknowledged_at}
+    entry = timeline_entry("dispatcher", "assignment", at, f"assigned to {p.agent_name} ({p.team})",
+                           data={"agent_id": p.agent_id, "team": p.team})
+    target = status_after_assignment(ticket.status)
+    if target != ticket.status:
+        change = transition(ticket, target, by="dispatcher", now=at, reason=p.reason, updates=updates)
+        change.timeline.insert(0, entry)
+        return change
+    return Change(ticket.model_copy(update={**updates, "updated_at": max(ticket.updated_at, at)}), [], [entry])
+
+
+def apply_acknowledged(ticket: Ticket, event: TicketAcknowledged) -> Change:
+    """确认接单: the assigned ticket is now being worked."""
+    p, at = event.payload, event.occurred_at
+    updates = {"acknowledged_at": p.acknowledged_at}
+    entry = timeline_entry(p.agent_id, "acknowledged", at, "agent confirmed receipt")
+    if ticket.status in (TicketStatus.NEW, TicketStatus.ASSIGNED, TicketStatus.REOPENED):
+        if ticket.assignee_id is None:
+            updates["assignee_id"] = p.agent_id
+        change = transition(ticket, TicketStatus.IN_PROGRESS, by=p.agent_id, now=at, reason="assignment acknowledged",
+                            updates=updates)
+        change.timeline.insert(0, entry)
+        return change
+    return Change(ticket.model_copy(update={**updates, "updated_at": max(ticket.updated_at, at)}), [], [entry])
+
+
+def apply_transferred(ticket: Ticket, event: TicketTransferred) -> Change:
+    p, at = event.payload, event.occurred_at
+    if _is_stale(ticket.assignment_at, at):
+        return Change(ticket)
+    updates: dict[str, Any] = {"assignee_id": p.to_agent_id, "assignment_at": at, "acknowledged_at": None,
+                               "updated_at": max(ticket.updated_at, at)}
+    if p.to_agent_id != ticket.assignee_id:
+        updates["assignee_name"] = None
+    if p.to_team:
+        updates["team"] = p.to_team
+    entry = timeline_entry(p.transferred_by, "transfer", at, p.reason,
+                           data={"from_agent_id": p.from_agent_id, "to_agent_id": p.to_agent_id, "to_team": p.to_team})
+    return Change(ticket.model_copy(update=updates), [], [entry])
+
+
+_SPEED = {"very_fast": "非常快", "fast": "快", "average": "一般", "slow": "慢"}
+_RESOLUTION = {"resolved": "完全解决", "partially": "部分解决", "unresolved": "未解决"}
+_ATTITUDE = {"very_satisfied": "非常满意", "satisfied": "满意", "average": "一般", "unsatisfied": "不满意"}
+
+
+def survey_reason(event: SurveyCompleted) -> str:
+    """Why the customer was unhappy, in the words of the survey (seed 000 dimensions)."""
+    p = event.payload
+    parts = [f"满意度调查不满意 (CSAT {p.csat:g})", f"问题解决: {_RESOLUTION[p.resolution.value]}",
+             f"响应速度: {_SPEED[p.speed.value]}", f"服务态度: {_ATTITUDE[p.attitude.value]}"]
+    if p.comment.strip():
+        parts.append(f"客户留言: {redact_text(p.comment.strip())[:500]}")
+    return "; ".join(parts)
+
+
+def apply_survey(ticket: Ticket, event: SurveyCompleted) -> Change:
+    """Unsatisfied → reopen (seed 002 step 7); satisfied → the resolved ticket is closed."""
+    p, at = event.payload, event.occurred_at
+    satisfaction = {"survey_id": p.survey_id, "csat": p.csat, "satisfied": p.satisfied, "speed": p.speed.value,
+                    "resolution": p.resolution.value, "attitude": p.attitude.value, "completed_at": p.completed_at}
+    if ticket.reopened_at is not None and at < ticket.reopened_at:
+        return Change(ticket.model_copy(update={"updated_at": ticket.updated_at}))  # answer about an earlier round
+    if not p.satisfied:
+        if ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+            entry = timeline_entry("customer", "survey", at, survey_reason(event), data=satisfaction)
+            return Change(ticket.model_copy(update={"satisfaction": satisfaction}), [], [entry])
+        change = reopen(ticket, by="customer", now=at, reason=survey_reason(event), source="survey")
+        change.ticket = change.ticket.model_copy(update={"satisfaction": satisfaction})
+        return change
+    if ticket.status == TicketStatus.RESOLVED:
+        change = close(ticket, by="customer", now=at, reason=f"customer satisfied (CSAT {p.csat:g})")
+        change.ticket = change.ticket.model_copy(update={"satisfaction": satisfaction})
+        return change
+    entry = timeline_entry("customer", "survey", at, f"survey answered (CSAT {p.csat:g})", data=satisfaction)
+    return Change(ticket.model_copy(update={"satisfaction": satisfaction}), [], [entry])
+
+
+def auto_close_due(ticket: Ticket, now: datetime, after: timedelta) -> bool:
+    """A resolved ticket nobody reopened within ``after`` is closed by the system."""
+    return ticket.status == TicketStatus.RESOLVED and ticket.resolved_at is not None and ticket.resolved_at <= now - after

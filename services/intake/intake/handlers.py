@@ -5,19 +5,50 @@
 | intake.submissions             | TicketSubmission    | on_submission     |
 | intake.ticket.classified       | ticket.classified   | on_classified     |
 | intake.ticket.assigned         | ticket.assigned     | on_assigned       |
+| intake.ticket.acknowledged     | ticket.acknowledged | on_acknowledged   |
+| intake.ticket.transferred      | ticket.transferred  | on_transferred    |
+| intake.survey.completed        | survey.completed    | on_survey         |
 
-Publishes: ticket.created, ticket.status_changed, ticket.resolved (through the outbox).
-Each handler returns only after its write; FastStream then acks. Duplicates are no-ops.
+Publishes (through the outbox, atomically with the state change): ticket.created,
+ticket.status_changed, ticket.responded, ticket.resolved, ticket.closed, ticket.reopened.
+Each handler returns only after its write; FastStream then acks. Duplicates (same event_id) are
+no-ops; events older than what the ticket holds (occurred_at) do not overwrite it.
 """
 
 from __future__ import annotations
 
-from contracts import TicketAssigned, TicketClassified, TicketCreated, TicketResolved, TicketStatusChanged, TicketSubmission
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from contracts import (
+    SurveyCompleted,
+    TicketAcknowledged,
+    TicketAssigned,
+    TicketClassified,
+    TicketClosed,
+    TicketCreated,
+    TicketReopened,
+    TicketResolved,
+    TicketResponded,
+    TicketStatusChanged,
+    TicketSubmission,
+    TicketTransferred,
+)
 from servicekit import EventBus, PermanentError
 
+from .domain import DomainError
 from .service import IntakeService
 
-PUBLISHES = (TicketCreated, TicketStatusChanged, TicketResolved)
+PUBLISHES = (TicketCreated, TicketStatusChanged, TicketResponded, TicketResolved, TicketClosed, TicketReopened)
+
+
+async def _apply(apply: Callable[[Any], Awaitable[bool]], event: Any) -> None:
+    try:
+        found = await apply(event)
+    except DomainError as exc:
+        raise PermanentError(f"{event.event_type} cannot be applied to ticket {event.payload.ticket_id}: {exc}") from None
+    if not found:
+        raise PermanentError(f"ticket {event.payload.ticket_id} is unknown to intake")
 
 
 def register(bus: EventBus, service: IntakeService) -> None:
@@ -30,10 +61,20 @@ def register(bus: EventBus, service: IntakeService) -> None:
 
     @bus.subscribe_events(TicketClassified, description="Keep the classification on the ticket.")
     async def on_classified(event: TicketClassified) -> None:
-        if not await service.on_classified(event) and not await service.store.ticket_exists(event.payload.ticket_id):
-            raise PermanentError(f"ticket {event.payload.ticket_id} is unknown to intake")
+        await _apply(service.on_classified, event)
 
     @bus.subscribe_events(TicketAssigned, description="Keep the assignee on the ticket.")
     async def on_assigned(event: TicketAssigned) -> None:
-        if not await service.on_assigned(event) and not await service.store.ticket_exists(event.payload.ticket_id):
-            raise PermanentError(f"ticket {event.payload.ticket_id} is unknown to intake")
+        await _apply(service.on_assigned, event)
+
+    @bus.subscribe_events(TicketAcknowledged, description="The assignee confirmed receipt: assigned → in_progress.")
+    async def on_acknowledged(event: TicketAcknowledged) -> None:
+        await _apply(service.on_acknowledged, event)
+
+    @bus.subscribe_events(TicketTransferred, description="Keep the new assignee/team on the ticket.")
+    async def on_transferred(event: TicketTransferred) -> None:
+        await _apply(service.on_transferred, event)
+
+    @bus.subscribe_events(SurveyCompleted, description="Unsatisfied → reopen; satisfied → close the resolved ticket.")
+    async def on_survey(event: SurveyCompleted) -> None:
+        await _apply(service.on_survey, event)

@@ -5,17 +5,39 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
-from contracts import TicketAssigned, TicketClassified, TicketSubmission
+from contracts import (
+    CustomerContact,
+    CustomerTier,
+    Event,
+    SurveyCompleted,
+    TicketAcknowledged,
+    TicketAssigned,
+    TicketClassified,
+    TicketStatus,
+    TicketSubmission,
+    TicketTransferred,
+)
 from servicekit.outbox import Outbox
 
 from . import domain
-from .domain import Customer, Ticket
+from .crypto import FieldCipher
+from .domain import Change, Customer, DomainError, Ticket, TimelineEntry
 from .store import IntakeStore
 
 log = logging.getLogger(__name__)
+
+
+class NotAssignee(DomainError):
+    """An agent acting on a ticket assigned to somebody else (mapped to 403)."""
+
+
+class ConsumedEventUnknownTicket(Exception):
+    pass
 
 
 @dataclass
@@ -24,17 +46,30 @@ class SubmitResult:
     duplicate: bool
 
 
+@dataclass
+class Policy:
+    auto_close_after: timedelta = timedelta(days=7)
+    dormant_after: timedelta = timedelta(days=182)
+    retention: timedelta = timedelta(days=365)
+    max_compensation_cny: float = 200.0
+
+
 class IntakeService:
-    def __init__(self, store: IntakeStore, outbox: Outbox, *, timezone: str, lookup_pepper: str) -> None:
+    def __init__(self, store: IntakeStore, outbox: Outbox, *, timezone: str, lookup_pepper: str,
+                 cipher: FieldCipher | None = None, policy: Policy | None = None) -> None:
         self.store = store
         self.outbox = outbox
         self.timezone = timezone
         self.pepper = lookup_pepper
+        self.cipher = cipher or FieldCipher("")
+        self.policy = policy or Policy()
 
+    # ================================================================== intake
     async def submit(self, sub: TicketSubmission, *, now: datetime | None = None) -> SubmitResult:
         """Store a submission as a ticket exactly once per (channel, channel message id)."""
         now = now or datetime.now(UTC)
-        existing = await self.store.get_ticket(domain.ticket_id_for(sub.channel, sub.channel_message_id))
+        ticket_id = domain.ticket_id_for(sub.channel, sub.channel_message_id)
+        existing = await self.store.get_ticket(ticket_id)
         if existing is not None:
             await self.outbox.flush(self.store.tickets, existing.ticket_id)  # finish an interrupted publish
             return SubmitResult(existing, duplicate=True)
@@ -42,26 +77,27 @@ class IntakeService:
         customer = await self.identify(sub, now)
         day = domain.business_day(sub.submitted_at or now, self.timezone)
         seq = await self.store.next_sequence(f"ticket:{day:%Y%m%d}")
-        ticket, created = domain.open_ticket(
-            sub,
-            ticket_id=domain.ticket_id_for(sub.channel, sub.channel_message_id),
-            ticket_no=domain.format_ticket_no(day, seq),
-            customer=customer,
-            now=now,
+        ticket, events = domain.open_ticket(
+            sub, ticket_id=ticket_id, ticket_no=domain.format_ticket_no(day, seq), customer=customer, now=now,
         )
-        entries = await self.store.insert_ticket(ticket, [created])
+        entry = domain.timeline_entry(f"channel:{sub.channel.value}", "created", ticket.created_at,
+                                      "missing: " + ", ".join(ticket.missing_fields) if ticket.missing_fields else "",
+                                      to_status=ticket.status)
+        entries = await self.store.insert_ticket(ticket, events, [entry])
         if entries is None:  # a concurrent delivery of the same submission won the race
-            winner = await self.store.get_ticket(domain.ticket_id_for(sub.channel, sub.channel_message_id))
+            winner = await self.store.get_ticket(ticket_id)
             assert winner is not None
             return SubmitResult(winner, duplicate=True)
         await self.outbox.flush(self.store.tickets, ticket.ticket_id, entries)
+        await self._audit("ticket", ticket.ticket_id, "create", f"channel:{sub.channel.value}", now,
+                          {"ticket_no": ticket.ticket_no, "status": ticket.status.value})
         log.info("ticket %s stored (%s, status %s)", ticket.ticket_no, ticket.channel, ticket.status)
         return SubmitResult(ticket, duplicate=False)
 
     async def identify(self, sub: TicketSubmission, now: datetime) -> Customer:
         """Link the contact to a known customer by any identifier, or create one (seed 000). New
         identifiers of a known customer are remembered; one already owned by another customer is not
-        moved."""
+        moved. A phone number written in an e-mail body fills an empty phone field of the profile."""
         keys = [domain.lookup_key(c, self.pepper) for c in domain.identity_claims(sub.customer)]
         owners = await self.store.key_owners(keys)
         customer_id = next((owners[k] for k in keys if k in owners), None)  # the strongest identifier wins
@@ -73,51 +109,287 @@ class IntakeService:
         for key in keys:
             if key not in owners:
                 await self.store.claim_key(key, customer_id)
+        body_phones = domain.extract_phones(f"{sub.subject}\n{sub.description}") if sub.channel.value == "email" else []
+        values = domain.contact_profile_values(sub.customer, body_phones[0] if body_phones else None)
+        sensitive = {k: (self.cipher.encrypt(v), domain.mask_field(k, v)) for k, v in values.items()}
         customer = await self.store.get_customer(customer_id)
         if customer is None:
             seq = await self.store.next_sequence("customer")
-            customer = await self.store.insert_customer(
-                domain.new_customer(customer_id, seq, sub.customer, sub.channel, now)
-            )
+            fresh = domain.new_customer(customer_id, seq, sub.customer, sub.channel, now).model_copy(update={
+                "encrypted": {k: t for k, (t, _) in sensitive.items()},
+                "masked": {k: m for k, (_, m) in sensitive.items()},
+                "ticket_count": 1,
+            })
+            customer = await self.store.insert_customer(fresh)
         else:
-            await self.store.touch_customer(customer_id, now)
+            await self.store.touch_customer(customer_id, now, sensitive)
         return customer
 
-    async def on_classified(self, event: TicketClassified) -> bool:
-        p = event.payload
-        applied, _ = await self.store.apply_event(
-            p.ticket_id,
-            str(event.event_id),
-            {"category": p.category, "module": p.module, "priority": p.priority, "updated_at": datetime.now(UTC)},
-        )
-        return applied
+    async def supply_from_channel(self, channel: str, channel_message_id: str, *, description: str,
+                                  order_number: str | None, contact: CustomerContact) -> Ticket | None:
+        """The channel system passes on what the customer supplied after a needs_info prompt."""
+        ticket_id = domain.ticket_id_for(channel, channel_message_id)
+        return await self.supply_info(ticket_id, by=f"channel:{channel}", description=description,
+                                      order_number=order_number, contact=contact, privileged=True)
 
-    async def on_assigned(self, event: TicketAssigned) -> bool:
-        p = event.payload
-        ticket = await self.store.get_ticket(p.ticket_id)
+    async def supply_info(self, ticket_id: str, *, by: str, description: str = "", order_number: str | None = None,
+                          contact: CustomerContact | None = None, privileged: bool = False) -> Ticket | None:
+        ticket = await self.store.get_ticket(ticket_id)
         if ticket is None:
-            return False
-        applied, _ = await self.store.apply_event(
-            p.ticket_id,
-            str(event.event_id),
-            {
-                "assignee_id": p.agent_id,
-                "assignee_name": p.agent_name,
-                "team": p.team,
-                "status": domain.status_after_assignment(ticket.status),
-                "updated_at": datetime.now(UTC),
-            },
-        )
-        return applied
+            return None
+        has_contact = False
+        if contact is not None and domain.identity_claims(contact):
+            has_contact = True
+            await self._remember_contact(ticket.customer_id, contact)
+        return await self._mutate(ticket_id, by, privileged, lambda t, now: domain.supply_info(
+            t, by=by, now=now, description=description, order_number=order_number, has_contact=has_contact))
 
-    async def resolve(self, ticket_id: str, *, by: str, summary: str) -> Ticket | None:
-        for _ in range(5):
+    async def _remember_contact(self, customer_id: str, contact: CustomerContact) -> None:
+        for claim in domain.identity_claims(contact):
+            await self.store.claim_key(domain.lookup_key(claim, self.pepper), customer_id)
+        values = domain.contact_profile_values(contact)
+        await self.store.touch_customer(customer_id, datetime.now(UTC), {
+            k: (self.cipher.encrypt(v), domain.mask_field(k, v)) for k, v in values.items()})
+
+    # ================================================================== agent work
+    async def add_note(self, ticket_id: str, *, by: str, text: str, visibility: Literal["internal", "customer"],
+                       contacted_customer: bool, privileged: bool) -> Ticket | None:
+        return await self._mutate(ticket_id, by, privileged, lambda t, now: domain.add_note(
+            t, by=by, now=now, text=text, visibility=visibility, contacted_customer=contacted_customer))
+
+    async def respond(self, ticket_id: str, *, by: str, text: str, privileged: bool) -> Ticket | None:
+        return await self._mutate(ticket_id, by, privileged,
+                                  lambda t, now: domain.respond(t, by=by, now=now, text=text))
+
+    async def change_status(self, ticket_id: str, *, by: str, to: TicketStatus, reason: str,
+                            privileged: bool) -> Ticket | None:
+        return await self._mutate(ticket_id, by, privileged,
+                                  lambda t, now: domain.change_status(t, to, by=by, now=now, reason=reason))
+
+    async def resolve(self, ticket_id: str, *, by: str, summary: str, solution_type: domain.SolutionType | None = None,
+                      compensation: domain.Compensation | None = None,
+                      attachments: list[domain.AttachmentMeta] | None = None, privileged: bool = True) -> Ticket | None:
+        return await self._mutate(ticket_id, by, privileged, lambda t, now: domain.resolve_change(
+            t, by=by, summary=summary, now=now, solution_type=solution_type, compensation=compensation,
+            attachments=attachments, max_compensation_cny=self.policy.max_compensation_cny,
+            may_exceed_policy=privileged))
+
+    async def confirm(self, ticket_id: str, *, by: str, confirmed: bool, note: str, privileged: bool) -> Ticket | None:
+        return await self._mutate(ticket_id, by, privileged,
+                                  lambda t, now: domain.confirm(t, by=by, now=now, confirmed=confirmed, note=note))
+
+    async def close(self, ticket_id: str, *, by: str, reason: str, privileged: bool) -> Ticket | None:
+        return await self._mutate(ticket_id, by, privileged,
+                                  lambda t, now: domain.close(t, by=by, now=now, reason=reason, privileged=privileged))
+
+    async def reopen(self, ticket_id: str, *, by: str, reason: str, privileged: bool) -> Ticket | None:
+        return await self._mutate(ticket_id, by, privileged, lambda t, now: domain.reopen(
+            t, by=by, now=now, reason=reason, source="staff", privileged=privileged))
+
+    async def _mutate(self, ticket_id: str, actor: str, privileged: bool,
+                      decide: Callable[[Ticket, datetime], Change], *, applied_event: str | None = None) -> Ticket | None:
+        """Load → decide → compare-and-set (state + events + timeline in one update) → publish → audit."""
+        for _ in range(8):
             ticket = await self.store.get_ticket(ticket_id)
             if ticket is None:
                 return None
-            updated, events = domain.resolve(ticket, by=by, summary=summary, now=datetime.now(UTC))
-            entries = await self.store.save_transition(ticket, updated, list(events))
-            if entries is not None:
+            if applied_event and await self.store.event_applied(ticket_id, applied_event):
+                return ticket
+            if not privileged and ticket.assignee_id not in (None, actor):
+                raise NotAssignee("not_assignee", "this ticket is assigned to another agent")
+            now = datetime.now(UTC)
+            change = decide(ticket, now)
+            entries = await self.store.commit(ticket, change.ticket, change.events, change.timeline,
+                                              applied_event=applied_event)
+            if entries is None:
+                continue  # changed meanwhile (or the event was applied by a competing consumer): reload
+            if entries:
                 await self.outbox.flush(self.store.tickets, ticket_id, entries)
-                return updated
-        raise domain.DomainError("conflict", "the ticket kept changing; try again")
+            if change.action:
+                await self._audit("ticket", ticket_id, change.action, actor, now, {
+                    "from": ticket.status.value, "to": change.ticket.status.value,
+                    "events": [e.event_type for e in change.events]})
+            return change.ticket.model_copy(update={"version": ticket.version + 1})
+        raise DomainError("conflict", "the ticket kept changing; try again")
+
+    async def timeline(self, ticket_id: str, visibility: str | None = None) -> list[TimelineEntry] | None:
+        entries = await self.store.get_timeline(ticket_id)
+        if entries is None or visibility is None:
+            return entries
+        return [e for e in entries if e.visibility == visibility]
+
+    async def _audit(self, subject: str, subject_id: str, action: str, actor: str, at: datetime,
+                     detail: dict[str, Any] | None = None) -> None:
+        await self.store.audit({"subject": subject, "subject_id": subject_id, "action": action, "actor": actor,
+                                "at": at, "detail": detail or {}})
+
+    # ================================================================== consumed events
+    async def _consume(self, event: Event, ticket_id: str, decide: Callable[[Ticket], Change]) -> bool:
+        """Apply a consumed event once (dedup on event_id); False when the ticket is unknown."""
+        actor = event.producer
+        result = await self._mutate(ticket_id, actor, True, lambda t, _now: decide(t), applied_event=str(event.event_id))
+        return result is not None
+
+    async def on_classified(self, event: TicketClassified) -> bool:
+        p = event.payload
+
+        def decide(t: Ticket) -> Change:
+            if t.classified_at is not None and event.occurred_at < t.classified_at:
+                return Change(t)  # an older classification than the one we hold
+            return Change(t.model_copy(update={"category": p.category, "module": p.module, "priority": p.priority,
+                                               "classified_at": event.occurred_at,
+                                               "updated_at": max(t.updated_at, event.occurred_at)}))
+
+        return await self._consume(event, p.ticket_id, decide)
+
+    async def on_assigned(self, event: TicketAssigned) -> bool:
+        return await self._consume(event, event.payload.ticket_id, lambda t: domain.apply_assigned(t, event))
+
+    async def on_acknowledged(self, event: TicketAcknowledged) -> bool:
+        return await self._consume(event, event.payload.ticket_id, lambda t: domain.apply_acknowledged(t, event))
+
+    async def on_transferred(self, event: TicketTransferred) -> bool:
+        return await self._consume(event, event.payload.ticket_id, lambda t: domain.apply_transferred(t, event))
+
+    async def on_survey(self, event: SurveyCompleted) -> bool:
+        return await self._consume(event, event.payload.ticket_id, lambda t: domain.apply_survey(t, event))
+
+    # ================================================================== scheduled jobs
+    async def auto_close_once(self, now: datetime | None = None, limit: int = 200) -> int:
+        """Close resolved tickets nobody reopened within the configured time."""
+        now = now or datetime.now(UTC)
+        days = self.policy.auto_close_after.total_seconds() / 86400
+        closed = 0
+        for ticket_id in await self.store.due_for_auto_close(now - self.policy.auto_close_after, limit):
+            try:
+                result = await self._mutate(ticket_id, "system", True, lambda t, at: domain.close(
+                    t, by="system", now=at, reason=f"auto-closed: resolved {days:g} days ago without a reopen"))
+            except DomainError:  # reopened meanwhile
+                continue
+            closed += result is not None and result.status == TicketStatus.CLOSED
+        return closed
+
+    async def dormancy_scan(self, now: datetime | None = None, limit: int = 500) -> int:
+        """Mark customers without contact for the configured time as 待激活 (dormant)."""
+        now = now or datetime.now(UTC)
+        cutoff = now - self.policy.dormant_after
+        marked = 0
+        for customer in await self.store.dormant_candidates(cutoff, limit):
+            if await self.store.mark_dormant(customer.customer_id, cutoff, now):
+                marked += 1
+                await self.store.add_changes([{"customer_id": customer.customer_id, "field": "status", "before": "active",
+                                               "after": "dormant", "operator": "system", "at": now}])
+        return marked
+
+    async def purge_old_logs(self, now: datetime | None = None) -> int:
+        return await self.store.purge_before((now or datetime.now(UTC)) - self.policy.retention)
+
+    # ================================================================== customers
+    async def create_customer(self, values: dict[str, Any], *, by: str, now: datetime | None = None) -> Customer:
+        now = now or datetime.now(UTC)
+        values = {k: v for k, v in values.items() if v is not None}
+        self._check_consent(values, consented=False)
+        contact = CustomerContact(phone=values.get("phone"), email=values.get("email"))
+        keys = [domain.lookup_key(c, self.pepper) for c in domain.identity_claims(contact)]
+        owners = await self.store.key_owners(keys)
+        if owners:
+            raise DomainError("customer_exists", f"a customer with that contact exists: {next(iter(owners.values()))}")
+        customer_id = uuid.uuid4().hex
+        for key in keys:
+            if not await self.store.claim_key(key, customer_id):
+                raise DomainError("customer_exists", "a customer with that contact was just created")
+        seq = await self.store.next_sequence("customer")
+        sensitive = {k: str(values[k]) for k in domain.SENSITIVE_FIELDS if k in values}
+        customer = Customer(
+            customer_id=customer_id, customer_no=seq, display=domain.customer_display(seq),
+            kind=values.get("kind", domain.CustomerKind.INDIVIDUAL), name_masked=domain.mask_field("name", values.get("name")),
+            masked={k: domain.mask_field(k, v) for k, v in sensitive.items()},
+            encrypted=self.cipher.encrypt_all(sensitive),
+            company_name=values.get("company_name"), credit_code=values.get("credit_code"),
+            industry=values.get("industry"), tier=values.get("tier", CustomerTier.NORMAL),
+            source=values.get("source", "人工录入"), consent_sensitive=bool(values.get("consent_sensitive")),
+            consent_at=now if values.get("consent_sensitive") else None,
+            first_contact_at=now, last_contact_at=now, source_channel=values.get("source_channel", "phone"),
+            updated_at=now,
+        )
+        await self.store.insert_customer(customer)
+        await self.store.add_changes([{"customer_id": customer_id, **c.model_dump(), "operator": by, "at": now}
+                                      for c in domain.profile_changes({}, self._comparable(customer, sensitive))])
+        await self._audit("customer", customer_id, "create", by, now)
+        return customer
+
+    async def update_customer(self, customer_id: str, values: dict[str, Any], *, by: str,
+                              now: datetime | None = None) -> Customer | None:
+        now = now or datetime.now(UTC)
+        customer = await self.store.get_customer(customer_id)
+        if customer is None:
+            return None
+        self._check_consent(values, consented=customer.consent_sensitive)
+        current_clear = self.cipher.decrypt_all(customer.encrypted)
+        current = self._comparable(customer, current_clear)
+        wanted = {k: (v.value if hasattr(v, "value") else v) for k, v in values.items()}
+        changes = domain.profile_changes(current, wanted)
+        if not changes:
+            return customer
+        contact = CustomerContact(phone=values.get("phone"), email=values.get("email"))
+        for claim in domain.identity_claims(contact):
+            key = domain.lookup_key(claim, self.pepper)
+            owner = (await self.store.key_owners([key])).get(key)
+            if owner not in (None, customer_id):
+                raise DomainError("contact_in_use", f"that {claim.split(':')[0]} belongs to another customer")
+            if owner is None:
+                await self.store.claim_key(key, customer_id)
+        set_fields: dict[str, Any] = {"updated_at": now}
+        unset: list[str] = []
+        for change in changes:
+            name, value = change.field, wanted[change.field]
+            if name in domain.SENSITIVE_FIELDS:
+                if value in (None, ""):
+                    unset += [f"encrypted.{name}", f"masked.{name}"]
+                else:
+                    set_fields[f"encrypted.{name}"] = self.cipher.encrypt(str(value))
+                    set_fields[f"masked.{name}"] = domain.mask_field(name, str(value))
+                if name == "name":
+                    set_fields["name_masked"] = domain.mask_field("name", value or None)
+            else:
+                set_fields[name] = value
+                if name == "consent_sensitive" and value:
+                    set_fields["consent_at"] = now
+        if values.get("status") == "active":
+            set_fields["last_contact_at"] = now
+        updated = await self.store.update_customer(customer_id, set_fields, unset)
+        await self.store.add_changes([{"customer_id": customer_id, **c.model_dump(), "operator": by, "at": now}
+                                      for c in changes])
+        await self._audit("customer", customer_id, "update", by, now, {"fields": [c.field for c in changes]})
+        return updated
+
+    @staticmethod
+    def _check_consent(values: dict[str, Any], *, consented: bool) -> None:
+        if values.get("id_number") and not (consented or values.get("consent_sensitive")):
+            raise DomainError("consent_required", "an ID number is kept only with the customer's consent")
+        if values.get("consent_sensitive") is False and (values.get("id_number") or consented):
+            pass  # withdrawing consent is handled by the caller clearing the ID number
+
+    @staticmethod
+    def _comparable(customer: Customer, clear: dict[str, str]) -> dict[str, Any]:
+        out: dict[str, Any] = {k: getattr(customer, k) for k in domain.PLAIN_FIELDS}
+        out = {k: (v.value if hasattr(v, "value") else v) for k, v in out.items()}
+        out["status"] = customer.status.value
+        out.update(clear)
+        return out
+
+    def customer_view(self, customer: Customer, *, reveal: bool) -> dict[str, Any]:
+        """The profile as staff see it: clear personal data for supervisors/admins, masked for others."""
+        data = customer.model_dump(mode="json", exclude={"encrypted", "masked"})
+        personal = self.cipher.decrypt_all(customer.encrypted) if reveal else dict(customer.masked)
+        for name in domain.SENSITIVE_FIELDS:
+            data[name] = personal.get(name)
+        data["masked"] = not reveal
+        return data
+
+    def export_row(self, customer: Customer) -> dict[str, Any]:
+        """An export row: plain fields as they are, sensitive fields as ciphertext (``enc:`` prefix)."""
+        data = customer.model_dump(mode="json", exclude={"encrypted", "masked", "name_masked"})
+        for name in domain.SENSITIVE_FIELDS:
+            data[name] = f"enc:{customer.encrypted[name]}" if name in customer.encrypted else ""
+        return data

@@ -1,26 +1,33 @@
 """Intake's MongoDB collections (the only MongoDB code of this service).
 
-* ``tickets``   — one document per ticket; ``_id`` is derived from (channel, channel_message_id), so a
-                  contact can never become two tickets; ticket_no comes from an atomic daily counter;
-                  pending events in the document's ``outbox``; ``applied_events`` dedupes consumed events.
-* ``customers`` — customer profiles; ``customer_keys`` maps a keyed hash of each identifier (phone,
-                  e-mail, chat session …) to its customer (``_id`` = the hash, so one owner per identifier).
-* ``counters``  — atomic daily ticket sequence and the customer sequence.
+* ``tickets``          — one document per ticket; ``_id`` is derived from (channel, channel_message_id), so
+                         a contact can never become two tickets; ticket_no comes from an atomic daily
+                         counter; pending events in the document's ``outbox``; ``applied_events`` dedupes
+                         consumed events; ``timeline`` holds the agents' notes and every status change
+                         (written in the same update as the state, so it never disagrees with it);
+                         ``version`` is the compare-and-set guard of every change.
+* ``customers``        — customer profiles; personal data only as ciphertext (``encrypted``) + masked copies.
+* ``customer_keys``    — keyed hash of each identifier (phone, e-mail, chat session …) → its customer
+                         (``_id`` = the hash, so one owner per identifier).
+* ``customer_changes`` — the change log of profiles (field, masked before → after, operator, time).
+* ``audit_log``        — every key operation on tickets and customers (actor, action, time).
+* ``counters``         — atomic daily ticket sequence and the customer sequence.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from contracts import Event
 from servicekit.documents import from_doc, plain, to_doc
 from servicekit.outbox import outbox_entries
 
-from .domain import Customer, Ticket
+from .domain import Customer, Ticket, TimelineEntry
 
 
 class IntakeStore:
@@ -29,12 +36,24 @@ class IntakeStore:
         self.tickets = db["tickets"]
         self.customers = db["customers"]
         self.customer_keys = db["customer_keys"]
+        self.customer_changes = db["customer_changes"]
+        self.audit_log = db["audit_log"]
         self.counters = db["counters"]
 
     async def ensure_indexes(self) -> None:
         # ticket numbers are unique by construction (atomic per-day counter); this index serves look-ups.
         await self.tickets.create_index("ticket_no", name="ticket_no")
-        await self.tickets.create_index([("status", ASCENDING), ("created_at", ASCENDING)], name="status_created")
+        newest = [("created_at", DESCENDING), ("_id", DESCENDING)]
+        await self.tickets.create_index(newest, name="created")
+        for name in ("status", "priority", "channel", "assignee_id", "customer_id"):
+            await self.tickets.create_index([(name, ASCENDING), *newest], name=f"{name}_created")
+        await self.tickets.create_index([("status", ASCENDING), ("resolved_at", ASCENDING)], name="status_resolved")
+        await self.customers.create_index([("status", ASCENDING), ("last_contact_at", ASCENDING)], name="status_contact")
+        await self.customers.create_index([("tier", ASCENDING), ("customer_no", ASCENDING)], name="tier_no")
+        await self.customer_changes.create_index([("customer_id", ASCENDING), ("at", DESCENDING)], name="customer_at")
+        await self.customer_changes.create_index("at", name="at")
+        await self.audit_log.create_index([("subject_id", ASCENDING), ("at", DESCENDING)], name="subject_at")
+        await self.audit_log.create_index("at", name="at")
 
     # ------------------------------------------------------------------ counters
     async def next_sequence(self, name: str) -> int:
@@ -72,56 +91,138 @@ class IntakeStore:
             assert existing is not None
             return existing
 
-    async def touch_customer(self, customer_id: str, now: datetime) -> None:
-        await self.customers.update_one({"_id": customer_id}, {"$set": {"last_contact_at": now}})
+    async def touch_customer(self, customer_id: str, now: datetime, add_sensitive: dict[str, tuple[str, str]]) -> None:
+        """A new contact: reactivates a dormant customer, counts the ticket, fills in identifiers the
+        profile did not hold yet (``field → (ciphertext, masked)``), never overwriting known ones."""
+        await self.customers.update_one(
+            {"_id": customer_id},
+            {"$set": {"last_contact_at": now, "status": "active"}, "$inc": {"ticket_count": 1}},
+        )
+        for name, (token, masked) in add_sensitive.items():
+            await self.customers.update_one(
+                {"_id": customer_id, f"encrypted.{name}": {"$exists": False}},
+                {"$set": {f"encrypted.{name}": token, f"masked.{name}": masked}},
+            )
+
+    async def update_customer(self, customer_id: str, set_fields: dict[str, Any], unset: list[str]) -> Customer | None:
+        update: dict[str, Any] = {"$set": plain(set_fields)}
+        if unset:
+            update["$unset"] = {name: "" for name in unset}
+        doc = await self.customers.find_one_and_update(
+            {"_id": customer_id}, update, return_document=ReturnDocument.AFTER
+        )
+        return from_doc(Customer, doc) if doc else None
+
+    async def list_customers(self, *, filters: dict[str, Any], limit: int, skip: int) -> list[Customer]:
+        cursor = self.customers.find(plain(filters)).sort("customer_no", ASCENDING).skip(skip).limit(limit)
+        return [from_doc(Customer, d) async for d in cursor]
+
+    async def iter_customers(self, filters: dict[str, Any]) -> AsyncIterator[Customer]:
+        async for doc in self.customers.find(plain(filters)).sort("customer_no", ASCENDING):
+            yield from_doc(Customer, doc)
+
+    async def dormant_candidates(self, cutoff: datetime, limit: int) -> list[Customer]:
+        cursor = self.customers.find({"status": "active", "last_contact_at": {"$lte": cutoff}}).limit(limit)
+        return [from_doc(Customer, d) async for d in cursor]
+
+    async def mark_dormant(self, customer_id: str, cutoff: datetime, now: datetime) -> bool:
+        result = await self.customers.update_one(
+            {"_id": customer_id, "status": "active", "last_contact_at": {"$lte": cutoff}},
+            {"$set": {"status": "dormant", "updated_at": now}},
+        )
+        return result.modified_count == 1
+
+    async def add_changes(self, entries: list[dict[str, Any]]) -> None:
+        if entries:
+            await self.customer_changes.insert_many([plain(e) for e in entries])
+
+    async def list_changes(self, customer_id: str, limit: int) -> list[dict[str, Any]]:
+        cursor = self.customer_changes.find({"customer_id": customer_id}, {"_id": 0}).sort("at", DESCENDING).limit(limit)
+        return [d async for d in cursor]
+
+    # ------------------------------------------------------------------ audit and retention
+    async def audit(self, entry: dict[str, Any]) -> None:
+        await self.audit_log.insert_one(plain(entry))
+
+    async def list_audit(self, subject_id: str, limit: int) -> list[dict[str, Any]]:
+        cursor = self.audit_log.find({"subject_id": subject_id}, {"_id": 0}).sort("at", DESCENDING).limit(limit)
+        return [d async for d in cursor]
+
+    async def purge_before(self, cutoff: datetime) -> int:
+        """Retention: drop change-log and audit entries older than ``cutoff``."""
+        removed = 0
+        for collection in (self.customer_changes, self.audit_log):
+            removed += (await collection.delete_many({"at": {"$lt": cutoff}})).deleted_count
+        return removed
 
     # ------------------------------------------------------------------ tickets
     async def get_ticket(self, ticket_id: str) -> Ticket | None:
-        doc = await self.tickets.find_one({"_id": ticket_id})
+        doc = await self.tickets.find_one({"_id": ticket_id}, {"timeline": 0, "outbox": 0, "applied_events": 0})
         return from_doc(Ticket, doc) if doc else None
 
-    async def insert_ticket(self, ticket: Ticket, events: list[Event]) -> list[dict[str, Any]] | None:
+    async def get_timeline(self, ticket_id: str) -> list[TimelineEntry] | None:
+        doc = await self.tickets.find_one({"_id": ticket_id}, {"timeline": 1})
+        if doc is None:
+            return None
+        return [TimelineEntry.model_validate(e) for e in doc.get("timeline") or []]
+
+    async def insert_ticket(
+        self, ticket: Ticket, events: list[Event], timeline: list[TimelineEntry] | None = None
+    ) -> list[dict[str, Any]] | None:
         """Insert the ticket with its pending events; None when the ticket (same channel message) exists."""
         entries = outbox_entries(*events)
         doc = to_doc(ticket, id_field="ticket_id")
         doc["outbox"] = entries
         doc["applied_events"] = []
+        doc["timeline"] = [plain(e.model_dump()) for e in timeline or []]
         try:
             await self.tickets.insert_one(doc)
         except DuplicateKeyError:
             return None
         return entries
 
-    async def apply_event(
-        self, ticket_id: str, event_id: str, set_fields: dict[str, Any], events: list[Event] | None = None
-    ) -> tuple[bool, list[dict[str, Any]]]:
-        """Apply a consumed event's changes once: (applied?, outbox entries written)."""
-        entries = outbox_entries(*(events or []))
-        update: dict[str, Any] = {"$set": plain(set_fields), "$push": {"applied_events": event_id}}
+    async def commit(
+        self, before: Ticket, after: Ticket, events: list[Event], timeline: list[TimelineEntry],
+        *, applied_event: str | None = None,
+    ) -> list[dict[str, Any]] | None:
+        """Compare-and-set on ``version``: the state, its events (outbox) and timeline entries in one
+        update. None when the ticket changed meanwhile, or ``applied_event`` was already applied."""
+        entries = outbox_entries(*events)
+        old, new = to_doc(before), to_doc(after.model_copy(update={"version": before.version + 1}))
+        changed = {k: v for k, v in new.items() if old.get(k) != v}
+        query: dict[str, Any] = {"_id": before.ticket_id, "version": before.version if before.version else {"$in": [0, None]}}
+        push: dict[str, Any] = {}
         if entries:
-            update["$push"]["outbox"] = {"$each": entries}
-        doc = await self.tickets.find_one_and_update(
-            {"_id": ticket_id, "applied_events": {"$ne": event_id}}, update, projection={"_id": 1}
-        )
-        return doc is not None, entries
+            push["outbox"] = {"$each": entries}
+        if timeline:
+            push["timeline"] = {"$each": [plain(e.model_dump()) for e in timeline]}
+        if applied_event:
+            query["applied_events"] = {"$ne": applied_event}
+            push["applied_events"] = applied_event
+        update: dict[str, Any] = {"$set": changed}
+        if push:
+            update["$push"] = push
+        result = await self.tickets.update_one(query, update)
+        return entries if result.modified_count == 1 else None
+
+    async def event_applied(self, ticket_id: str, event_id: str) -> bool:
+        return await self.tickets.find_one({"_id": ticket_id, "applied_events": event_id}, {"_id": 1}) is not None
 
     async def ticket_exists(self, ticket_id: str) -> bool:
         return await self.tickets.find_one({"_id": ticket_id}, {"_id": 1}) is not None
 
-    async def save_transition(
-        self, before: Ticket, after: Ticket, events: list[Event]
-    ) -> list[dict[str, Any]] | None:
-        """Compare-and-set on status: None when the ticket changed meanwhile (caller reloads)."""
-        entries = outbox_entries(*events)
-        changed = {k: v for k, v in to_doc(after).items() if to_doc(before).get(k) != v}
-        result = await self.tickets.update_one(
-            {"_id": before.ticket_id, "status": plain(before.status), "updated_at": before.updated_at},
-            {"$set": changed, "$push": {"outbox": {"$each": entries}}},
-        )
-        return entries if result.modified_count == 1 else None
-
-    async def list_tickets(self, *, status: str | None, limit: int, skip: int) -> list[Ticket]:
-        query: dict[str, Any] = {"status": status} if status else {}
-        cursor = self.tickets.find(query).sort("created_at", -1).skip(skip).limit(limit)
+    async def list_tickets(
+        self, *, filters: dict[str, Any], limit: int, skip: int = 0, after: tuple[datetime, str] | None = None
+    ) -> list[Ticket]:
+        """Newest first; ``after`` = (created_at, ticket_id) of the last ticket of the previous page."""
+        query: dict[str, Any] = plain(filters)
+        if after is not None:
+            at, tid = after
+            query = {"$and": [query, {"$or": [{"created_at": {"$lt": at}}, {"created_at": at, "_id": {"$lt": tid}}]}]}
+        cursor = (self.tickets.find(query, {"timeline": 0, "outbox": 0, "applied_events": 0})
+                  .sort([("created_at", DESCENDING), ("_id", DESCENDING)]).skip(skip).limit(limit))
         return [from_doc(Ticket, d) async for d in cursor]
 
+    async def due_for_auto_close(self, cutoff: datetime, limit: int) -> list[str]:
+        cursor = self.tickets.find({"status": "resolved", "resolved_at": {"$lte": cutoff}}, {"_id": 1}).limit(limit)
+        return [d["_id"] async for d in cursor]
