@@ -16,21 +16,30 @@ Routing rules (seeds 000 §四 "任务自动分配与派单", 001 layered handli
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts import (
+    AssignmentUnacknowledged,
     Category,
     Channel,
     CustomerTier,
     Module,
     Priority,
+    SlaBreached,
+    SlaWarning,
+    StaffRole,
+    TicketAcknowledged,
+    TicketAcknowledgedPayload,
     TicketAssigned,
     TicketAssignedPayload,
     TicketClassified,
+    TicketEscalated,
+    TicketTransferred,
+    TicketTransferredPayload,
 )
 
 PRODUCER = "dispatcher"
@@ -62,6 +71,7 @@ class Position(StrEnum):
     AGENT = "agent"
     SENIOR_AGENT = "senior_agent"  # 资深客服
     SUPERVISOR = "supervisor"  # 主管
+    ADMIN = "admin"  # 系统管理员 (manages the directory; takes no tickets)
 
 
 WORKING_POSITIONS = frozenset({Position.AGENT, Position.SENIOR_AGENT})
@@ -82,8 +92,14 @@ class StaffMember(BaseModel):
     )
     capacity: int = Field(default=5, ge=0, le=200, description="Most open tickets at once (待处理任务数).")
     open_count: int = Field(default=0, ge=0, description="Open tickets assigned now.")
-    on_duty: bool = True
+    on_duty: bool = Field(default=True, description="On shift now (only on-duty staff receive tickets).")
     supervisor_id: str | None = None
+    languages: list[str] = Field(default_factory=list, max_length=16, description="Languages spoken, e.g. zh, en.")
+    active: bool = Field(default=True, description="False = disabled by an admin: no login, no tickets.")
+
+    @property
+    def is_senior(self) -> bool:
+        return self.role == Position.SENIOR_AGENT
 
     def serves(self, channel: Channel) -> bool:
         return not self.channels or channel in self.channels
@@ -109,7 +125,7 @@ class RosterFile(BaseModel):
         ids = [m.staff_id for m in self.staff]
         if len(ids) != len(set(ids)):
             raise ValueError("staff ids must be unique")
-        supervisors = {m.staff_id for m in self.staff if m.role == Position.SUPERVISOR}
+        supervisors = {m.staff_id for m in self.staff if m.role in (Position.SUPERVISOR, Position.ADMIN)}
         unknown = sorted({m.supervisor_id for m in self.staff if m.supervisor_id} - supervisors)
         if unknown:
             raise ValueError(f"supervisor_id must name a supervisor of the roster: {', '.join(unknown)}")
@@ -167,6 +183,10 @@ class RoutingRequest(BaseModel):
     channel: Channel
     customer_tier: CustomerTier = CustomerTier.NORMAL
     classified_at: datetime = Field(description="occurred_at of the classification (newest wins).")
+    tags: list[str] = Field(default_factory=list, description="Classifier tags, matched against skill tags.")
+    team_override: Team | None = Field(default=None, description="Team chosen by a transfer (beats category).")
+    preferred_agent_id: str | None = Field(default=None, description="Reopened: back to the previous agent.")
+    excluded_agents: list[str] = Field(default_factory=list, description="Never these (e.g. did not confirm).")
 
     @classmethod
     def from_event(cls, event: TicketClassified) -> RoutingRequest:
@@ -174,7 +194,7 @@ class RoutingRequest(BaseModel):
         return cls(
             ticket_id=p.ticket_id, ticket_no=p.ticket_no, correlation_id=event.correlation_id,
             category=p.category, module=p.module, priority=p.priority, channel=p.channel,
-            customer_tier=p.customer_tier, classified_at=_to_ms(event.occurred_at),
+            customer_tier=p.customer_tier, classified_at=_to_ms(event.occurred_at), tags=list(p.tags)[:32],
         )
 
 
@@ -190,6 +210,8 @@ class Candidate(BaseModel):
     capacity: int
     fallback: bool = False
     resumed: bool = Field(default=False, description="Slot reserved by an earlier, interrupted attempt.")
+    preferred: bool = Field(default=False, description="The ticket's previous agent (reopened ticket).")
+    skill_matches: int = Field(default=0, description="How many of the ticket's tags are in the skill tags.")
 
     @property
     def load_text(self) -> str:
@@ -203,46 +225,70 @@ class RoutingPlan(BaseModel):
     candidates: list[Candidate]
 
 
-def eligible(roster: Iterable[StaffMember], team: Team, channel: Channel) -> list[StaffMember]:
-    """On-duty agents/senior agents of the team with a free slot who serve the channel."""
-    return [
-        m for m in roster
-        if m.team == team and m.role in WORKING_POSITIONS and m.on_duty and m.has_room() and m.serves(channel)
-    ]
+def can_take_tickets(m: StaffMember) -> bool:
+    return m.active and m.role in WORKING_POSITIONS and m.on_duty and m.has_room()
 
 
-def rank_key(member: StaffMember, prefer_senior: bool) -> tuple[int, Fraction, int, str]:
-    """Seniors first when preferred, then lowest load ratio, then fewer open tickets, then staff id."""
+def eligible(roster: Iterable[StaffMember], team: Team, channel: Channel,
+             excluded: Iterable[str] = ()) -> list[StaffMember]:
+    """Active, on-duty agents/senior agents of the team with a free slot who serve the channel."""
+    skip = set(excluded)
+    return [m for m in roster
+            if m.team == team and can_take_tickets(m) and m.serves(channel) and m.staff_id not in skip]
+
+
+def skill_matches(member: StaffMember, tags: Iterable[str]) -> int:
+    """How many of the ticket's tags the member lists as skills (case-insensitive)."""
+    skills = {s.casefold() for s in member.skills}
+    return len({t.casefold() for t in tags} & skills)
+
+
+def rank_key(
+    member: StaffMember, prefer_senior: bool, tags: Sequence[str] = ()
+) -> tuple[int, int, Fraction, int, str]:
+    """Seniors first when preferred (P1/P2, VIP / key account), then most matching skill tags, then the
+    lowest load ratio, then fewer open tickets, then staff id."""
     senior_first = 0 if (not prefer_senior or member.role == Position.SENIOR_AGENT) else 1
-    return (senior_first, member.load, member.open_count, member.staff_id)
+    return (senior_first, -skill_matches(member, tags), member.load, member.open_count, member.staff_id)
 
 
-def _ranked(members: Iterable[StaffMember], prefer_senior: bool, fallback: bool) -> list[Candidate]:
-    ordered = sorted(members, key=lambda m: rank_key(m, prefer_senior))
-    return [
-        Candidate(staff_id=m.staff_id, name=m.name, role=m.role, team=m.team, open_count=m.open_count,
-                  capacity=m.capacity, fallback=fallback)
-        for m in ordered
-    ]
+def _candidate(m: StaffMember, tags: Sequence[str], **flags: bool) -> Candidate:
+    return Candidate(staff_id=m.staff_id, name=m.name, role=m.role, team=m.team, open_count=m.open_count,
+                     capacity=m.capacity, skill_matches=skill_matches(m, tags), **flags)
+
+
+def _ranked(members: Iterable[StaffMember], prefer_senior: bool, fallback: bool,
+            tags: Sequence[str] = ()) -> list[Candidate]:
+    ordered = sorted(members, key=lambda m: rank_key(m, prefer_senior, tags))
+    return [_candidate(m, tags, fallback=fallback) for m in ordered]
 
 
 def plan_routing(req: RoutingRequest, roster: Sequence[StaffMember]) -> RoutingPlan:
     """The team and every agent who may take the ticket, best first; frontline agents follow as the
-    fallback when the ticket belongs to another team."""
-    team = team_for(req.category, req.module)
+    fallback when the ticket belongs to another team. A reopened ticket's previous agent comes first
+    when they can take it (seed 002: "优先分配给原处理客服"); excluded agents never appear."""
+    team = req.team_override or team_for(req.category, req.module)
     senior = prefers_senior(req.priority, req.customer_tier)
-    candidates = _ranked(eligible(roster, team, req.channel), senior, fallback=False)
+    excluded = set(req.excluded_agents)
+    candidates: list[Candidate] = []
+    if req.preferred_agent_id and req.preferred_agent_id not in excluded:
+        prev = next((m for m in roster if m.staff_id == req.preferred_agent_id), None)
+        if prev is not None and can_take_tickets(prev) and prev.serves(req.channel):
+            candidates.append(_candidate(prev, req.tags, preferred=True, fallback=prev.team != team))
+            excluded.add(prev.staff_id)
+    candidates += _ranked(eligible(roster, team, req.channel, excluded), senior, False, req.tags)
     if team != Team.FRONTLINE:
-        candidates += _ranked(eligible(roster, Team.FRONTLINE, req.channel), senior, fallback=True)
-    return RoutingPlan(team=team, rule=team_rule(req.category, req.module), prefer_senior=senior,
-                       candidates=candidates)
+        candidates += _ranked(eligible(roster, Team.FRONTLINE, req.channel, excluded), senior, True, req.tags)
+    rule = f"transfer → {team.value}" if req.team_override else team_rule(req.category, req.module)
+    return RoutingPlan(team=team, rule=rule, prefer_senior=senior, candidates=candidates)
 
 
 def _rule_text(plan: RoutingPlan, req: RoutingRequest) -> str:
+    skills = f"skills {'/'.join(req.tags[:4])}, " if req.tags else ""
     if not plan.prefer_senior:
-        return "rule: lowest load"
+        return f"rule: {skills}lowest load"
     why = req.priority.value if req.priority in SENIOR_PRIORITIES else f"{req.customer_tier.value} customer"
-    return f"rule: {why} prefers senior agents, then lowest load"
+    return f"rule: {skills}{why} prefers senior agents, then lowest load"
 
 
 def _candidates_text(plan: RoutingPlan) -> str:
@@ -271,8 +317,14 @@ def explain_assignment(
         parts.append(f"taken meanwhile: {', '.join(skipped)}")
     if chosen.resumed:
         why = "slot already reserved for this ticket by an interrupted attempt"
+    elif chosen.preferred:
+        why = "previous agent of the reopened ticket is on duty"
     elif chosen.fallback:
         why = f"no eligible agent in {plan.team.value}, frontline fallback with the lowest load"
+    elif chosen.skill_matches and plan.prefer_senior and chosen.role == Position.SENIOR_AGENT:
+        why = f"senior agent matching {chosen.skill_matches} skill tag(s), lowest load"
+    elif chosen.skill_matches:
+        why = f"matches {chosen.skill_matches} skill tag(s), lowest load"
     elif plan.prefer_senior and chosen.role == Position.SENIOR_AGENT:
         why = "senior agent with the lowest load"
     elif plan.prefer_senior:
@@ -326,6 +378,19 @@ class Assignment(BaseModel):
     released_at: datetime | None = None
     release_reason: str | None = None
     updated_at: datetime
+    tags: list[str] = Field(default_factory=list)
+    acknowledged_at: datetime | None = Field(default=None, description="When the agent confirmed receipt.")
+    previous_agent_id: str | None = None
+    team_override: Team | None = Field(default=None, description="Team named by a transfer.")
+    preferred_agent_id: str | None = None
+    excluded_agents: list[str] = Field(default_factory=list)
+    transfer_count: int = 0
+    reopen_count: int = 0
+    reopened_at: datetime | None = None
+    sla_due_at: datetime | None = Field(default=None, description="Nearest SLA deadline the SLA monitor named.")
+    sla_target: str | None = None
+    expected_done_at: datetime | None = Field(default=None, description="Promised by the last transfer (003).")
+    history: list[Decision] = Field(default_factory=list, description="Every routing decision, oldest first.")
 
     def request(self) -> RoutingRequest:
         if self.category is None or self.module is None or self.priority is None or self.channel is None:
@@ -334,15 +399,35 @@ class Assignment(BaseModel):
         return RoutingRequest(
             ticket_id=self.ticket_id, ticket_no=self.ticket_no, correlation_id=self.correlation_id,
             category=self.category, module=self.module, priority=self.priority, channel=self.channel,
-            customer_tier=self.customer_tier, classified_at=self.classified_at,
+            customer_tier=self.customer_tier, classified_at=self.classified_at, tags=self.tags,
+            team_override=self.team_override, preferred_agent_id=self.preferred_agent_id,
+            excluded_agents=self.excluded_agents,
         )
+
+
+class Decision(BaseModel):
+    """One entry of an assignment's decision log (assigned, queued, transferred, reassigned, reopened)."""
+
+    at: datetime
+    kind: str
+    agent_id: str | None = None
+    by: str = "system"
+    reason: str = ""
+
+
+Assignment.model_rebuild()
+
+
+def decision(kind: str, now: datetime, reason: str, agent_id: str | None = None, by: str = "system") -> Decision:
+    return Decision(at=_to_ms(now), kind=kind, agent_id=agent_id, by=by, reason=reason[:2000])
 
 
 def _classification(req: RoutingRequest) -> dict[str, object]:
     return {
         "category": req.category, "module": req.module, "priority": req.priority,
         "priority_rank": req.priority.rank, "channel": req.channel, "customer_tier": req.customer_tier,
-        "team": team_for(req.category, req.module), "classified_at": req.classified_at,
+        "team": req.team_override or team_for(req.category, req.module), "classified_at": req.classified_at,
+        "tags": req.tags,
     }
 
 
@@ -372,6 +457,7 @@ def reclassify(existing: Assignment, req: RoutingRequest, now: datetime) -> Assi
         return None
     if req.classified_at <= existing.classified_at:
         return None
+    req = req.model_copy(update={"team_override": existing.team_override})
     return existing.model_copy(
         update={**_classification(req), "revision": existing.revision + 1, "updated_at": _to_ms(now)}
     )
@@ -385,12 +471,14 @@ def assign(
     updated = a.model_copy(update={
         "status": AssignmentStatus.ASSIGNED, "team": chosen.team, "agent_id": chosen.staff_id,
         "agent_name": chosen.name, "reason": reason, "assigned_at": at, "updated_at": at,
+        "acknowledged_at": None,
     })
     assert a.priority is not None
     event = TicketAssigned.new(
         TicketAssignedPayload(
             ticket_id=a.ticket_id, ticket_no=a.ticket_no, agent_id=chosen.staff_id, agent_name=chosen.name,
             team=chosen.team.value, priority=a.priority, reason=reason, assigned_at=at,
+            previous_agent_id=a.previous_agent_id,
         ),
         correlation_id=a.correlation_id, producer=PRODUCER, occurred_at=at,
     )
@@ -420,3 +508,276 @@ def drain_teams(released_team: Team) -> list[Team]:
     if released_team == Team.FRONTLINE:
         return list(Team)
     return [released_team]
+
+
+# ----------------------------------------------------------------------------- after assignment
+def acknowledge(a: Assignment, staff_id: str, now: datetime) -> tuple[Assignment, TicketAcknowledged] | None:
+    """确认接单 (seed 004): the assignee confirms receipt, which starts the first-response clock. None
+    when already confirmed (idempotent); DomainError when the ticket is not in this agent's queue."""
+    if a.status != AssignmentStatus.ASSIGNED:
+        raise DomainError("not_assigned", f"ticket {a.ticket_no} is {a.status.value}, not in an agent's queue")
+    if a.agent_id != staff_id:
+        raise DomainError("not_your_ticket", f"ticket {a.ticket_no} is assigned to someone else")
+    if a.acknowledged_at is not None:
+        return None
+    at = _to_ms(now)
+    event = TicketAcknowledged.new(
+        TicketAcknowledgedPayload(ticket_id=a.ticket_id, ticket_no=a.ticket_no, agent_id=staff_id,
+                                  acknowledged_at=at),
+        correlation_id=a.correlation_id, producer=PRODUCER, occurred_at=at,
+    )
+    return a.model_copy(update={"acknowledged_at": at, "updated_at": at}), event
+
+
+class TransferKind(StrEnum):
+    TRANSFER = "transfer"  # the assignee hands it on (beyond authority, 003)
+    REASSIGN = "reassign"  # a supervisor moves it
+    UNACKNOWLEDGED = "unacknowledged"  # nobody confirmed receipt in time: policy moves it
+
+
+def check_transfer(a: Assignment, by: str, by_supervisor: bool, to_agent: StaffMember | None) -> None:
+    """Only an assigned ticket moves; an agent moves only their own; the target must be able to take it."""
+    if a.status != AssignmentStatus.ASSIGNED or a.agent_id is None:
+        raise DomainError("not_assigned", f"ticket {a.ticket_no} is {a.status.value}, not in an agent's queue")
+    if not by_supervisor and a.agent_id != by:
+        raise DomainError("not_your_ticket", f"ticket {a.ticket_no} is assigned to someone else")
+    if to_agent is None:
+        return
+    if to_agent.staff_id == a.agent_id:
+        raise DomainError("same_agent", f"ticket {a.ticket_no} is already with {to_agent.staff_id}")
+    if not (to_agent.active and to_agent.role in WORKING_POSITIONS):
+        raise DomainError("not_an_agent", f"{to_agent.staff_id} does not take tickets")
+    if not to_agent.on_duty:
+        raise DomainError("agent_off_duty", f"{to_agent.staff_id} is not on duty")
+    if not to_agent.has_room():
+        raise DomainError("agent_full", f"{to_agent.staff_id} has no free slot ({to_agent.open_count}/{to_agent.capacity})")
+
+
+def transfer_event(
+    a: Assignment, *, to_agent_id: str | None, to_team: Team | None, reason: str, by: str, now: datetime
+) -> TicketTransferred:
+    at = _to_ms(now)
+    return TicketTransferred.new(
+        TicketTransferredPayload(
+            ticket_id=a.ticket_id, ticket_no=a.ticket_no, from_agent_id=a.agent_id, to_agent_id=to_agent_id,
+            to_team=to_team.value if to_team else None, reason=reason, transferred_by=by, transferred_at=at,
+        ),
+        correlation_id=a.correlation_id, producer=PRODUCER, occurred_at=at,
+    )
+
+
+def transfer_to_agent(
+    a: Assignment, target: StaffMember, kind: TransferKind, reason: str, by: str, now: datetime,
+    expected_done_at: datetime | None = None,
+) -> tuple[Assignment, list[TicketTransferred | TicketAssigned]]:
+    """Move an assigned ticket straight into another agent's queue: ticket.transferred then
+    ticket.assigned (with previous_agent_id), and a fresh confirmation is awaited."""
+    at = _to_ms(now)
+    moved = a.model_copy(update={
+        "previous_agent_id": a.agent_id, "transfer_count": a.transfer_count + 1,
+        "expected_done_at": expected_done_at, "team_override": target.team,
+    })
+    why = f"{kind.value} by {by}: {reason}; chosen {target.staff_id} {target.name} " \
+          f"({target.open_count}/{target.capacity} before)"
+    cand = Candidate(staff_id=target.staff_id, name=target.name, role=target.role, team=target.team,
+                     open_count=target.open_count, capacity=target.capacity)
+    plan = RoutingPlan(team=target.team, rule=kind.value, prefer_senior=False, candidates=[cand])
+    updated, assigned = assign(moved, plan, cand, why, at)
+    moved_event = transfer_event(a, to_agent_id=target.staff_id, to_team=target.team, reason=reason, by=by, now=at)
+    return updated, [moved_event, assigned]
+
+
+def transfer_to_team(
+    a: Assignment, team: Team | None, kind: TransferKind, reason: str, by: str, now: datetime,
+    expected_done_at: datetime | None = None,
+) -> tuple[Assignment, TicketTransferred]:
+    """Take an assigned ticket out of its agent's queue to be routed again (to ``team``, or by its
+    category when None), never back to the agent it leaves."""
+    at = _to_ms(now)
+    assert a.agent_id is not None
+    excluded = sorted({*a.excluded_agents, a.agent_id})
+    target_team = team or a.team_override or (team_for(a.category, a.module) if a.category and a.module else None)
+    updated = a.model_copy(update={
+        "status": AssignmentStatus.ROUTING, "previous_agent_id": a.agent_id, "agent_id": None,
+        "agent_name": None, "acknowledged_at": None, "transfer_count": a.transfer_count + 1,
+        "team_override": team or a.team_override, "team": target_team, "excluded_agents": excluded,
+        "preferred_agent_id": None, "waiting_since": at, "updated_at": at, "expected_done_at": expected_done_at,
+        "reason": f"{kind.value} by {by}: {reason}",
+    })
+    event = transfer_event(a, to_agent_id=None, to_team=target_team, reason=reason, by=by, now=at)
+    return updated, event
+
+
+def is_current_unacknowledged(a: Assignment, event: AssignmentUnacknowledged) -> bool:
+    """The warning is about the ticket's present, still unconfirmed assignment (not an old one)."""
+    p = event.payload
+    if a.status != AssignmentStatus.ASSIGNED or a.agent_id != p.agent_id or a.acknowledged_at is not None:
+        return False
+    return a.assigned_at is None or abs((a.assigned_at - p.assigned_at).total_seconds()) < 1
+
+
+def reopen(a: Assignment, reopen_count: int, agent_id: str | None, reason: str, now: datetime,
+           reopened_at: datetime) -> Assignment | None:
+    """A resolved ticket went back to work: route it again, to its previous agent first. None when the
+    reopening is already known (duplicate / older) or the ticket is not finished here."""
+    if a.status != AssignmentStatus.RELEASED or reopen_count <= a.reopen_count or a.category is None:
+        return None
+    at = _to_ms(now)
+    previous = agent_id or a.agent_id
+    return a.model_copy(update={
+        "status": AssignmentStatus.ROUTING, "reopen_count": reopen_count, "reopened_at": _to_ms(reopened_at),
+        "preferred_agent_id": previous, "previous_agent_id": previous, "agent_id": None, "agent_name": None,
+        "acknowledged_at": None, "released_at": None, "release_reason": None, "excluded_agents": [],
+        "waiting_since": at, "updated_at": at, "reason": f"reopened: {reason}"[:2000], "sla_due_at": None,
+    })
+
+
+def sla_due(a: Assignment, deadline: datetime, target: str) -> bool:
+    """Whether an SLA deadline is nearer than the one known (the queue is ordered by it)."""
+    return a.sla_due_at is None or deadline < a.sla_due_at or a.sla_target == target
+
+
+def my_queue_key(a: Assignment) -> tuple[int, datetime, int, datetime]:
+    """An agent's queue: tickets with a known SLA deadline first, nearest first; then priority, age."""
+    far = datetime.max.replace(tzinfo=a.waiting_since.tzinfo)
+    return (0 if a.sla_due_at else 1, a.sla_due_at or far, a.priority_rank, a.assigned_at or a.waiting_since)
+
+
+# ----------------------------------------------------------------------------- staff access
+PASSWORD_MIN = 8
+PASSWORD_MAX = 128
+
+
+def password_problems(password: str, staff_id: str = "") -> list[str]:
+    """The password policy: at least 8 characters with a letter, a digit and a special character, not
+    the staff id."""
+    problems = []
+    if len(password) < PASSWORD_MIN:
+        problems.append(f"at least {PASSWORD_MIN} characters")
+    if len(password) > PASSWORD_MAX:
+        problems.append(f"at most {PASSWORD_MAX} characters")
+    if not any(c.isalpha() for c in password):
+        problems.append("a letter")
+    if not any(c.isdigit() for c in password):
+        problems.append("a digit")
+    if not any(not c.isalnum() and not c.isspace() for c in password):
+        problems.append("a special character")
+    if staff_id and staff_id.casefold() in password.casefold():
+        problems.append("not containing the staff id")
+    return problems
+
+
+class LockoutPolicy(BaseModel):
+    max_failures: int = Field(default=5, ge=1)
+    lock_seconds: int = Field(default=900, ge=1)
+
+
+def is_locked(locked_until: datetime | None, now: datetime) -> bool:
+    return locked_until is not None and locked_until > now
+
+
+def after_failure(failures: int, policy: LockoutPolicy, now: datetime) -> datetime | None:
+    """Lock the account until this time once ``failures`` consecutive failures are reached."""
+    if failures >= policy.max_failures:
+        return now + timedelta(seconds=policy.lock_seconds)
+    return None
+
+
+ROLE_BY_POSITION: dict[Position, StaffRole] = {
+    Position.AGENT: StaffRole.AGENT,
+    Position.SENIOR_AGENT: StaffRole.AGENT,
+    Position.SUPERVISOR: StaffRole.SUPERVISOR,
+    Position.ADMIN: StaffRole.ADMIN,
+}
+
+
+def roles_of(member: StaffMember) -> frozenset[StaffRole]:
+    """JWT roles: a senior agent is an ``agent`` (seniority lives in the directory)."""
+    return frozenset({ROLE_BY_POSITION[member.role]})
+
+
+def supervisor_chain(member: StaffMember | None, roster: dict[str, StaffMember], depth: int = 3) -> list[str]:
+    """The member's supervisor, then theirs … (at most ``depth``; cycles stop the walk)."""
+    chain: list[str] = []
+    current = member
+    while current is not None and current.supervisor_id and len(chain) < depth:
+        if current.supervisor_id in chain or current.supervisor_id == member.staff_id:  # type: ignore[union-attr]
+            break
+        chain.append(current.supervisor_id)
+        current = roster.get(current.supervisor_id)
+    return chain
+
+
+def team_supervisors(roster: Iterable[StaffMember], team: Team | None) -> list[str]:
+    return sorted(m.staff_id for m in roster
+                  if m.role == Position.SUPERVISOR and m.active and (team is None or m.team == team))
+
+
+# ----------------------------------------------------------------------------- notifications
+class Note(BaseModel):
+    """A notification to be stored and delivered (pure: the service adds ids and delivery)."""
+
+    kind: str
+    recipient: str
+    subject: str
+    body: str
+    ticket_id: str | None = None
+    correlation_id: str | None = None
+    urgent: bool = False
+
+
+def _fmt_seconds(seconds: int) -> str:
+    minutes = seconds // 60
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
+
+
+def notes_for_warning(event: SlaWarning, agent_id: str | None, chain: Sequence[str]) -> list[Note]:
+    p = event.payload
+    who = agent_id or p.agent_id
+    text = (f"工单 {p.ticket_no} ({p.priority.value}) {p.target.value} deadline in "
+            f"{_fmt_seconds(p.remaining_seconds)} at {p.deadline.isoformat()}")
+    recipients = [who] if who else list(chain[:1])
+    return [Note(kind="sla.warning", recipient=r, subject=f"SLA warning {p.ticket_no}", body=text,
+                 ticket_id=p.ticket_id, correlation_id=event.correlation_id) for r in recipients]
+
+
+def notes_for_breach(event: SlaBreached, agent_id: str | None, chain: Sequence[str]) -> list[Note]:
+    """A breach is escalated (seed 000: 超时自动升级至主管): the assignee and the supervisor; a repeated
+    breach also goes one level further up."""
+    p = event.payload
+    text = (f"工单 {p.ticket_no} ({p.priority.value}) breached its {p.target.value} deadline by "
+            f"{_fmt_seconds(p.overdue_seconds)} (breach #{p.breach_count})")
+    who = agent_id or p.agent_id
+    levels = min(len(chain), 1 + (1 if p.breach_count > 1 else 0))
+    recipients = ([who] if who else []) + list(chain[:max(levels, 1 if chain else 0)])
+    return [Note(kind="sla.breached", recipient=r, subject=f"SLA breached {p.ticket_no}", body=text,
+                 ticket_id=p.ticket_id, correlation_id=event.correlation_id, urgent=r != who)
+            for r in dict.fromkeys(recipients)]
+
+
+def notes_for_escalation(event: TicketEscalated, agent_id: str | None, chain: Sequence[str]) -> list[Note]:
+    p = event.payload
+    text = f"工单 {p.ticket_no} escalated (level {p.level}): {p.reason}"
+    recipients = list(dict.fromkeys([*p.notify_staff_ids, *chain[:p.level], *([agent_id] if agent_id else [])]))
+    return [Note(kind="ticket.escalated", recipient=r, subject=f"Escalated {p.ticket_no}", body=text,
+                 ticket_id=p.ticket_id, correlation_id=event.correlation_id, urgent=r != agent_id)
+            for r in recipients]
+
+
+def notes_for_unacknowledged(event: AssignmentUnacknowledged, chain: Sequence[str],
+                             reassigning: bool) -> list[Note]:
+    """Seed 004: not confirmed within 10 minutes → the supervisor is told (and, by policy, it moves on)."""
+    p = event.payload
+    tail = "; reassigning per policy" if reassigning else ""
+    text = f"工单 {p.ticket_no} not confirmed by {p.agent_id} within {_fmt_seconds(p.waited_seconds)}{tail}"
+    notes = [Note(kind="assignment.unacknowledged", recipient=r, subject=f"Unconfirmed {p.ticket_no}", body=text,
+                  ticket_id=p.ticket_id, correlation_id=event.correlation_id, urgent=True) for r in chain[:1]]
+    subject = f"{p.ticket_no} is being reassigned" if reassigning else f"Please confirm {p.ticket_no}"
+    notes.append(Note(kind="assignment.unacknowledged", recipient=p.agent_id, subject=subject, body=text,
+                      ticket_id=p.ticket_id, correlation_id=event.correlation_id))
+    return notes
+
+
+def retry_delay(attempts: int, base_seconds: float, cap_seconds: float = 3600.0) -> timedelta:
+    """Exponential back-off between delivery attempts: base, 2·base, 4·base … capped."""
+    return timedelta(seconds=min(cap_seconds, base_seconds * (2 ** max(0, attempts - 1))))

@@ -4,9 +4,16 @@
                     ``open_tickets`` the tickets holding them. A slot is taken and given back with one
                     conditional update each, so capacity holds under any concurrency and a ticket
                     releases its slot exactly once (``$pull`` + ``$inc`` only while the ticket is listed).
+                    Credentials live beside the member (``password_hash`` argon2id, ``must_change_password``,
+                    ``failed_logins``, ``locked_until``) and never leave this module except to the service.
 * ``assignments`` — one document per ticket, ``_id`` = ticket id (the claim: a second classification
-                    finds it); status changes are compare-and-set on (status, revision); pending events
-                    live in the document's ``outbox``.
+                    finds it); status changes are compare-and-set on (status, revision) or (status, agent,
+                    assigned_at); pending events live in the document's ``outbox``; ``history`` is the
+                    decision log.
+* ``notifications`` — ``_id`` = source event id + recipient + channel (idempotent); in-app inbox entries
+                    and external deliveries (``status`` pending → sending → sent / failed, retried with
+                    back-off by the delivery job; ``lease_until`` keeps two replicas from sending twice).
+* ``collaborations`` — cross-department help requests (requester, responder, due time, answer).
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from contracts import Event
 from servicekit.documents import from_doc, plain, to_doc
 from servicekit.outbox import outbox_entries
 
-from .domain import OPEN_STATUSES, Assignment, AssignmentStatus, StaffMember, Team
+from .domain import OPEN_STATUSES, Assignment, AssignmentStatus, Decision, LockoutPolicy, StaffMember, Team
 
 _OPEN = [s.value for s in OPEN_STATUSES]
 _QUEUE_ORDER = [("priority_rank", ASCENDING), ("waiting_since", ASCENDING), ("_id", ASCENDING)]
@@ -33,8 +40,18 @@ class DispatcherStore:
         self.db = db
         self.staff = db["staff"]
         self.assignments = db["assignments"]
+        self.notifications = db["notifications"]
+        self.collaborations = db["collaborations"]
 
     async def ensure_indexes(self) -> None:
+        await self.notifications.create_index(
+            [("recipient", ASCENDING), ("channel", ASCENDING), ("created_at", ASCENDING)], name="inbox"
+        )
+        await self.notifications.create_index(
+            [("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="delivery"
+        )
+        await self.collaborations.create_index([("responder_id", ASCENDING), ("status", ASCENDING)], name="responder")
+        await self.collaborations.create_index([("requester_id", ASCENDING), ("status", ASCENDING)], name="requester")
         await self.staff.create_index([("team", ASCENDING), ("staff_id", ASCENDING)], name="team_staff")
         await self.assignments.create_index(
             [("status", ASCENDING), ("team", ASCENDING), *_QUEUE_ORDER[:2]], name="team_queue"
@@ -47,10 +64,15 @@ class DispatcherStore:
     async def staff_count(self) -> int:
         return int(await self.staff.count_documents({}))
 
-    async def insert_staff(self, member: StaffMember) -> bool:
-        """Add a member with no slot in use; False when the staff id already exists."""
+    async def insert_staff(
+        self, member: StaffMember, password_hash: str | None = None, must_change_password: bool = True
+    ) -> bool:
+        """Add a member with no slot in use; False when the staff id already exists. Without a password
+        hash the member cannot log in until an admin sets one."""
         doc = to_doc(member, id_field="staff_id")
         doc["open_tickets"] = []
+        doc.update(password_hash=password_hash, must_change_password=must_change_password, failed_logins=0,
+                   locked_until=None)
         try:
             await self.staff.insert_one(doc)
         except DuplicateKeyError:
@@ -60,6 +82,52 @@ class DispatcherStore:
     async def roster(self, team: Team | None = None) -> list[StaffMember]:
         query: dict[str, Any] = {"team": team.value} if team else {}
         return [from_doc(StaffMember, d) async for d in self.staff.find(query).sort("_id", ASCENDING)]
+
+    async def get_staff(self, staff_id: str) -> StaffMember | None:
+        doc = await self.staff.find_one({"_id": staff_id})
+        return from_doc(StaffMember, doc) if doc else None
+
+    async def credentials(self, staff_id: str) -> dict[str, Any] | None:
+        return await self.staff.find_one(
+            {"_id": staff_id},
+            {"password_hash": 1, "must_change_password": 1, "failed_logins": 1, "locked_until": 1, "active": 1},
+        )
+
+    async def login_failed(self, staff_id: str, policy: LockoutPolicy, now: datetime) -> datetime | None:
+        """Count a failed login atomically; lock the account (and restart the count) at the limit.
+        Returns the lock end when this failure locked it."""
+        doc = await self.staff.find_one_and_update(
+            {"_id": staff_id}, {"$inc": {"failed_logins": 1}}, projection={"failed_logins": 1},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None or int(doc.get("failed_logins") or 0) < policy.max_failures:
+            return None
+        from datetime import timedelta
+
+        until = now + timedelta(seconds=policy.lock_seconds)
+        await self.staff.update_one({"_id": staff_id}, {"$set": {"locked_until": until, "failed_logins": 0}})
+        return until
+
+    async def login_succeeded(self, staff_id: str, now: datetime) -> None:
+        await self.staff.update_one(
+            {"_id": staff_id}, {"$set": {"failed_logins": 0, "locked_until": None, "last_login_at": now}}
+        )
+
+    async def set_password(self, staff_id: str, password_hash: str, must_change: bool, now: datetime) -> bool:
+        result = await self.staff.update_one(
+            {"_id": staff_id},
+            {"$set": {"password_hash": password_hash, "must_change_password": must_change, "failed_logins": 0,
+                      "locked_until": None, "password_changed_at": now}},
+        )
+        return result.matched_count == 1
+
+    async def update_staff(self, staff_id: str, fields: dict[str, Any]) -> StaffMember | None:
+        if not fields:
+            return await self.get_staff(staff_id)
+        doc = await self.staff.find_one_and_update(
+            {"_id": staff_id}, {"$set": plain(fields)}, return_document=ReturnDocument.AFTER
+        )
+        return from_doc(StaffMember, doc) if doc else None
 
     async def reserve_slot(self, staff_id: str, capacity: int, ticket_id: str) -> bool:
         """Take one slot of an on-duty agent for a ticket in a single atomic update; False when the agent
@@ -105,7 +173,7 @@ class DispatcherStore:
 
     async def save_reclassification(self, before: Assignment, after: Assignment) -> Assignment | None:
         """Store a newer classification while the ticket still waits; None when it changed meanwhile."""
-        fields = {k: v for k, v in to_doc(after).items() if to_doc(before).get(k) != v}
+        fields = _changed(before, after)
         doc = await self.assignments.find_one_and_update(
             {"_id": before.ticket_id, "status": {"$in": _OPEN}, "revision": before.revision},
             {"$set": fields}, return_document=ReturnDocument.AFTER,
@@ -118,26 +186,75 @@ class DispatcherStore:
         """Compare-and-set a waiting ticket into an agent's queue with its events in the outbox; None when
         it was assigned, finished or re-classified meanwhile."""
         entries = outbox_entries(*events)
-        fields = {k: v for k, v in to_doc(after).items() if to_doc(before).get(k) != v}
+        fields = _changed(before, after)
         result = await self.assignments.update_one(
             {"_id": before.ticket_id, "status": {"$in": _OPEN}, "revision": before.revision},
-            {"$set": fields, "$push": {"outbox": {"$each": entries}}},
+            {"$set": fields, "$push": {"outbox": {"$each": entries}, "history": _decision(after)}},
         )
         return entries if result.modified_count == 1 else None
 
-    async def save_queued(self, before: Assignment, reason: str, now: datetime) -> Assignment | None:
-        """Leave a ticket waiting in its team queue with the explanation; None when it changed meanwhile."""
+    async def save_moved(
+        self, before: Assignment, after: Assignment, events: list[Event], log_entry: Decision
+    ) -> list[dict[str, Any]] | None:
+        """Compare-and-set an assigned ticket (still with the same agent since the same moment) into its
+        new state — acknowledged, transferred, reassigned — with its events; None when it changed."""
+        entries = outbox_entries(*events)
+        result = await self.assignments.update_one(
+            {"_id": before.ticket_id, "status": AssignmentStatus.ASSIGNED.value, "agent_id": before.agent_id,
+             "assigned_at": before.assigned_at, "acknowledged_at": before.acknowledged_at},
+            {"$set": _changed(before, after),
+             "$push": {"outbox": {"$each": entries}, "history": plain(log_entry.model_dump())}},
+        )
+        return entries if result.modified_count == 1 else None
+
+    async def save_reopened(self, before: Assignment, after: Assignment, log_entry: Decision) -> Assignment | None:
+        """Compare-and-set a finished ticket back to routing; None when another reopening won."""
         doc = await self.assignments.find_one_and_update(
-            {"_id": before.ticket_id, "status": {"$in": _OPEN}, "revision": before.revision},
-            {"$set": {"status": AssignmentStatus.QUEUED.value, "reason": reason, "updated_at": now}},
+            {"_id": before.ticket_id, "status": AssignmentStatus.RELEASED.value,
+             "reopen_count": {"$lt": after.reopen_count}},
+            {"$set": _changed(before, after), "$push": {"history": plain(log_entry.model_dump())}},
             return_document=ReturnDocument.AFTER,
         )
         return from_doc(Assignment, doc) if doc else None
 
-    async def mark_released(self, ticket_id: str, why: str, now: datetime) -> Assignment | None:
-        """Flag the ticket finished once; the record as it was before, or None when already finished."""
+    async def note_reopened(self, ticket_id: str, reopen_count: int, reopened_at: datetime) -> None:
+        """A reopening of a ticket still in an agent's queue: remember it so an older resolution is ignored."""
+        await self.assignments.update_one(
+            {"_id": ticket_id, "reopen_count": {"$lt": reopen_count}},
+            {"$set": {"reopen_count": reopen_count, "reopened_at": reopened_at}},
+        )
+
+    async def set_sla_due(self, ticket_id: str, deadline: datetime, target: str) -> None:
+        """Remember the nearest SLA deadline (the agent's queue is ordered by it)."""
+        await self.assignments.update_one(
+            {"_id": ticket_id, "$or": [{"sla_due_at": None}, {"sla_due_at": {"$gt": deadline}},
+                                       {"sla_target": target}]},
+            {"$set": {"sla_due_at": deadline, "sla_target": target}},
+        )
+
+    async def save_queued(self, before: Assignment, reason: str, now: datetime) -> Assignment | None:
+        """Leave a ticket waiting in its team queue with the explanation; None when it changed meanwhile.
+        The decision log gets an entry when the ticket starts waiting (not on every failed drain)."""
+        update: dict[str, Any] = {"$set": {"status": AssignmentStatus.QUEUED.value, "reason": reason, "updated_at": now}}
+        if before.status != AssignmentStatus.QUEUED:
+            update["$push"] = {"history": {"at": now, "kind": "queued", "agent_id": None, "by": "system",
+                                           "reason": reason[:2000]}}
         doc = await self.assignments.find_one_and_update(
-            {"_id": ticket_id, "status": {"$ne": AssignmentStatus.RELEASED.value}},
+            {"_id": before.ticket_id, "status": {"$in": _OPEN}, "revision": before.revision},
+            update, return_document=ReturnDocument.AFTER,
+        )
+        return from_doc(Assignment, doc) if doc else None
+
+    async def mark_released(
+        self, ticket_id: str, why: str, now: datetime, occurred_at: datetime | None = None
+    ) -> Assignment | None:
+        """Flag the ticket finished once; the record as it was before, or None when already finished (or
+        when the finishing event is older than the ticket's last reopening)."""
+        query: dict[str, Any] = {"_id": ticket_id, "status": {"$ne": AssignmentStatus.RELEASED.value}}
+        if occurred_at is not None:
+            query["$or"] = [{"reopened_at": None}, {"reopened_at": {"$lt": occurred_at}}]
+        doc = await self.assignments.find_one_and_update(
+            query,
             {"$set": {"status": AssignmentStatus.RELEASED.value, "released_at": now, "release_reason": why,
                       "updated_at": now}},
             return_document=ReturnDocument.BEFORE,
@@ -156,3 +273,94 @@ class DispatcherStore:
             {"agent_id": staff_id, "status": AssignmentStatus.ASSIGNED.value}
         ).sort([("priority_rank", ASCENDING), ("assigned_at", ASCENDING)]).limit(limit)
         return [from_doc(Assignment, d) async for d in cursor]
+
+    # ------------------------------------------------------------------ notifications
+    async def insert_notification(self, doc: dict[str, Any]) -> bool:
+        """Store a notification once (``_id`` names its source); False when it already exists."""
+        try:
+            await self.notifications.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def inbox(self, recipient: str, unread_only: bool, limit: int) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {"recipient": recipient, "channel": "in_app"}
+        if unread_only:
+            query["read_at"] = None
+        cursor = self.notifications.find(query).sort([("created_at", -1), ("_id", ASCENDING)]).limit(limit)
+        return [d async for d in cursor]
+
+    async def unread_count(self, recipient: str) -> int:
+        return int(await self.notifications.count_documents(
+            {"recipient": recipient, "channel": "in_app", "read_at": None}))
+
+    async def mark_read(self, notification_id: str, recipient: str, now: datetime) -> dict[str, Any] | None:
+        doc = await self.notifications.find_one({"_id": notification_id, "recipient": recipient, "channel": "in_app"})
+        if doc is None:
+            return None
+        if doc.get("read_at") is None:
+            doc = await self.notifications.find_one_and_update(
+                {"_id": notification_id, "read_at": None}, {"$set": {"read_at": now, "status": "read"}},
+                return_document=ReturnDocument.AFTER,
+            ) or await self.notifications.find_one({"_id": notification_id})
+        return doc
+
+    async def mark_all_read(self, recipient: str, now: datetime) -> int:
+        result = await self.notifications.update_many(
+            {"recipient": recipient, "channel": "in_app", "read_at": None}, {"$set": {"read_at": now, "status": "read"}}
+        )
+        return int(result.modified_count)
+
+    async def claim_delivery(self, now: datetime, lease_until: datetime) -> dict[str, Any] | None:
+        """Take one due external delivery (pending, or sending with an expired lease) for this replica."""
+        return await self.notifications.find_one_and_update(
+            {"$or": [{"status": "pending", "next_attempt_at": {"$lte": now}},
+                     {"status": "sending", "lease_until": {"$lte": now}}]},
+            {"$set": {"status": "sending", "lease_until": lease_until}, "$inc": {"attempts": 1}},
+            sort=[("next_attempt_at", ASCENDING)], return_document=ReturnDocument.AFTER,
+        )
+
+    async def delivery_done(self, notification_id: str, now: datetime) -> None:
+        await self.notifications.update_one(
+            {"_id": notification_id}, {"$set": {"status": "sent", "sent_at": now, "lease_until": None}}
+        )
+
+    async def delivery_failed(self, notification_id: str, error: str, retry_at: datetime | None) -> None:
+        status = "pending" if retry_at else "failed"
+        await self.notifications.update_one(
+            {"_id": notification_id},
+            {"$set": {"status": status, "last_error": error[:500], "next_attempt_at": retry_at, "lease_until": None}},
+        )
+
+    async def notification(self, notification_id: str) -> dict[str, Any] | None:
+        return await self.notifications.find_one({"_id": notification_id})
+
+    # ------------------------------------------------------------------ collaborations
+    async def insert_collaboration(self, doc: dict[str, Any]) -> None:
+        await self.collaborations.insert_one(doc)
+
+    async def collaboration(self, collab_id: str) -> dict[str, Any] | None:
+        return await self.collaborations.find_one({"_id": collab_id})
+
+    async def collaborations_of(self, staff_id: str, limit: int) -> list[dict[str, Any]]:
+        cursor = self.collaborations.find(
+            {"$or": [{"requester_id": staff_id}, {"responder_id": staff_id}]}
+        ).sort([("due_at", ASCENDING)]).limit(limit)
+        return [d async for d in cursor]
+
+    async def answer_collaboration(self, collab_id: str, responder: str, answer: str,
+                                   now: datetime) -> dict[str, Any] | None:
+        return await self.collaborations.find_one_and_update(
+            {"_id": collab_id, "responder_id": responder, "status": "open"},
+            {"$set": {"status": "answered", "answer": answer, "answered_at": now}},
+            return_document=ReturnDocument.AFTER,
+        )
+
+
+def _changed(before: Assignment, after: Assignment) -> dict[str, Any]:
+    old, new = to_doc(before, exclude={"history"}), to_doc(after, exclude={"history"})
+    return {k: v for k, v in new.items() if old.get(k) != v}
+
+
+def _decision(a: Assignment) -> dict[str, Any]:
+    return {"at": a.updated_at, "kind": "assigned", "agent_id": a.agent_id, "by": "system", "reason": a.reason[:2000]}

@@ -322,3 +322,124 @@ def test_roster_file_is_validated() -> None:
     for text in bad:
         with pytest.raises(ValidationError):
             domain.parse_roster(text)
+
+
+# ----------------------------------------------------------------------------- skills, reopen, exclusions
+def test_skill_tags_rank_before_load_but_after_seniority() -> None:
+    a1 = member("A1").model_copy(update={"skills": ["退换货"]})
+    a0 = member("A0")
+    sr = member("SR", role=Position.SENIOR_AGENT, open_count=3)
+    req = request().model_copy(update={"tags": ["退换货"]})
+    assert ids(domain.plan_routing(req, [a0, a1])) == ["A1", "A0"]  # skill beats lower staff id
+    p1 = req.model_copy(update={"priority": Priority.P1})
+    assert ids(domain.plan_routing(p1, [a0, a1, sr])) == ["SR", "A1", "A0"]
+    reason = domain.explain_assignment(domain.plan_routing(req, [a0, a1]), req,
+                                       domain.plan_routing(req, [a0, a1]).candidates[0], [])
+    assert "matches 1 skill tag(s)" in reason and "skills 退换货" in reason
+
+
+def test_disabled_and_excluded_staff_never_get_tickets_and_preferred_comes_first() -> None:
+    gone = member("GONE").model_copy(update={"active": False})
+    roster = [member("A1"), member("A2", open_count=2), gone, member("F1", Team.FRONTLINE, open_count=4)]
+    req = request().model_copy(update={"excluded_agents": ["A1"]})
+    assert ids(domain.plan_routing(req, roster)) == ["A2", "F1"]
+    back = request().model_copy(update={"preferred_agent_id": "F1"})
+    plan = domain.plan_routing(back, roster)
+    assert ids(plan) == ["F1", "A1", "A2"] and plan.candidates[0].preferred
+    assert "previous agent" in domain.explain_assignment(plan, back, plan.candidates[0], [])
+    off = request().model_copy(update={"preferred_agent_id": "GONE"})
+    assert ids(domain.plan_routing(off, roster)) == ["A1", "A2", "F1"]
+    moved = request().model_copy(update={"team_override": Team.FRONTLINE})
+    assert domain.plan_routing(moved, roster).team == Team.FRONTLINE
+
+
+@pytest.mark.parametrize(("password", "ok"), [
+    ("Abc123!x", True), ("长密码abc1!", True), ("short1!", False), ("abcdefgh1", False),
+    ("abcdefgh!", False), ("12345678!", False), ("CS2024015x!", False),
+])
+def test_password_policy(password: str, ok: bool) -> None:
+    assert (domain.password_problems(password, "CS2024015") == []) is ok
+
+
+def test_lockout_and_roles() -> None:
+    policy = domain.LockoutPolicy(max_failures=3, lock_seconds=60)
+    assert domain.after_failure(2, policy, NOW) is None
+    assert domain.after_failure(3, policy, NOW) == NOW + timedelta(seconds=60)
+    assert domain.is_locked(NOW + timedelta(seconds=1), NOW) and not domain.is_locked(NOW, NOW)
+    assert domain.roles_of(member("X", role=Position.SENIOR_AGENT)) == {domain.StaffRole.AGENT}
+    assert domain.roles_of(member("X", role=Position.ADMIN)) == {domain.StaffRole.ADMIN}
+
+
+def test_supervisor_chain_stops_at_cycles_and_depth() -> None:
+    a = member("A").model_copy(update={"supervisor_id": "S1"})
+    s1 = member("S1", role=Position.SUPERVISOR).model_copy(update={"supervisor_id": "S2"})
+    s2 = member("S2", role=Position.SUPERVISOR).model_copy(update={"supervisor_id": "S1"})
+    assert domain.supervisor_chain(a, {"A": a, "S1": s1, "S2": s2}) == ["S1", "S2"]
+
+
+def _assigned(agent: str = "A1") -> domain.Assignment:
+    return _assignment(status=AssignmentStatus.ASSIGNED, agent_id=agent, agent_name="x", assigned_at=NOW)
+
+
+def test_acknowledge_once_and_only_by_the_assignee() -> None:
+    updated, event = domain.acknowledge(_assigned(), "A1", NOW)
+    assert updated.acknowledged_at == NOW and event.payload.agent_id == "A1"
+    assert domain.acknowledge(updated, "A1", NOW) is None
+    for a, who, code in [(_assigned(), "B2", "not_your_ticket"), (_assignment(), "A1", "not_assigned")]:
+        with pytest.raises(domain.DomainError) as err:
+            domain.acknowledge(a, who, NOW)
+        assert err.value.code == code
+
+
+def test_transfers() -> None:
+    a = _assigned()
+    target = member("T1", Team.TECH, open_count=1)
+    with pytest.raises(domain.DomainError):
+        domain.check_transfer(a, "B2", False, target)
+    for bad, code in [(member("A1"), "same_agent"), (member("T2", on_duty=False), "agent_off_duty"),
+                      (member("T3", open_count=5), "agent_full"), (member("T4", role=Position.SUPERVISOR), "not_an_agent")]:
+        with pytest.raises(domain.DomainError) as err:
+            domain.check_transfer(a, "A1", False, bad)
+        assert err.value.code == code
+    domain.check_transfer(a, "SUP", True, target)
+    moved, events = domain.transfer_to_agent(a, target, domain.TransferKind.TRANSFER, "beyond authority", "A1", NOW)
+    assert moved.agent_id == "T1" and moved.previous_agent_id == "A1" and moved.transfer_count == 1
+    assert [e.event_type for e in events] == ["ticket.transferred", "ticket.assigned"]
+    assert events[1].payload.previous_agent_id == "A1" and moved.acknowledged_at is None
+    routed, event = domain.transfer_to_team(a, Team.TECH, domain.TransferKind.UNACKNOWLEDGED, "late", "system", NOW)
+    assert routed.status == AssignmentStatus.ROUTING and routed.excluded_agents == ["A1"]
+    assert routed.team == Team.TECH and event.payload.to_team == "tech" and routed.request().team_override == Team.TECH
+
+
+def test_reopen_only_newer_and_finished() -> None:
+    done = _assigned().model_copy(update={"status": AssignmentStatus.RELEASED})
+    again = domain.reopen(done, 1, None, "unresolved", NOW, NOW)
+    assert again is not None and again.preferred_agent_id == "A1" and again.status == AssignmentStatus.ROUTING
+    assert domain.reopen(again.model_copy(update={"status": AssignmentStatus.RELEASED}), 1, None, "x", NOW, NOW) is None
+    assert domain.reopen(_assigned(), 2, None, "x", NOW, NOW) is None
+
+
+def test_breach_escalates_to_the_supervisor_chain() -> None:
+    from contracts import SlaBreached, SlaBreachedPayload, SlaTarget
+
+    def breach(count: int) -> SlaBreached:
+        return SlaBreached.new(SlaBreachedPayload(
+            ticket_id="t1", ticket_no="GD1", target=SlaTarget.RESOLUTION, deadline=NOW, priority=Priority.P2,
+            policy_version=1, overdue_seconds=4000, breach_count=count), correlation_id="c", producer="sla")
+    first = domain.notes_for_breach(breach(1), "A1", ["S1", "S2"])
+    assert [(n.recipient, n.urgent) for n in first] == [("A1", False), ("S1", True)]
+    assert "1h06m" in first[0].body
+    assert [n.recipient for n in domain.notes_for_breach(breach(2), "A1", ["S1", "S2"])] == ["A1", "S1", "S2"]
+
+
+@given(st.integers(1, 30), st.floats(0.1, 100))
+def test_retry_backoff_grows_and_is_capped(attempts: int, base: float) -> None:
+    d1, d2 = domain.retry_delay(attempts, base), domain.retry_delay(attempts + 1, base)
+    assert timedelta(0) < d1 <= d2 <= timedelta(hours=1)
+
+
+def test_my_queue_orders_by_sla_due_then_priority() -> None:
+    a = _assigned().model_copy(update={"ticket_id": "a", "priority_rank": 1})
+    b = _assigned().model_copy(update={"ticket_id": "b", "priority_rank": 4, "sla_due_at": NOW + timedelta(hours=2)})
+    c = _assigned().model_copy(update={"ticket_id": "c", "priority_rank": 3, "sla_due_at": NOW + timedelta(hours=1)})
+    assert [x.ticket_id for x in sorted([a, b, c], key=domain.my_queue_key)] == ["c", "b", "a"]

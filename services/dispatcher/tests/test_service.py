@@ -314,6 +314,7 @@ async def test_routes_check_tokens_and_roles(running: dict[str, Any]) -> None:
     assert (await client.get("/api/v1/queues/tech", headers=agent)).status_code == 403
     assert (await client.get("/api/v1/queue/mine", headers=admin)).status_code == 403
     assert (await client.get("/api/v1/staff", headers=admin)).status_code == 200
+    assert (await client.get("/api/v1/staff", headers=sup)).status_code == 403  # not in the directory
     r = await client.get("/api/v1/queues/sales", headers=sup)
     assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
     assert (await client.get("/api/v1/queue/mine?limit=0", headers=agent)).status_code == 422
@@ -336,10 +337,12 @@ async def test_reading_assignments_queue_and_roster(running: dict[str, Any]) -> 
     one = (await client.get("/api/v1/assignments/t0003", headers=mine)).json()
     assert one["agent_id"] == "CS2024021" and one["status"] == "assigned"
     assert one["reason"].startswith("team specialist")
-    sup = auth_header(StaffRole.SUPERVISOR)
+    sup = auth_header(StaffRole.SUPERVISOR, staff_id="CS2019003")  # the specialist team's supervisor
     roster = (await client.get("/api/v1/staff?team=specialist", headers=sup)).json()
     load = {m["staff_id"]: (m["open_count"], m["load_ratio"]) for m in roster}
     assert load == {"CS2019003": (0, 0.0), "CS2023023": (2, 0.4), "CS2024021": (1, 0.2)}
+    assert (await client.get("/api/v1/staff", headers=sup)).json() == roster  # a supervisor sees their team
+    assert (await client.get("/api/v1/staff?team=tech", headers=sup)).status_code == 403
     queue = await client.get("/api/v1/queues/specialist", headers=auth_header(StaffRole.ADMIN))
     assert queue.status_code == 200 and queue.json() == []
 
