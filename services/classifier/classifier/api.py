@@ -1,17 +1,37 @@
-"""Classifier's HTTP API (staff JWT): dry-run classification, a ticket's classification, the active
-rule set."""
+"""Classifier's HTTP API (staff JWT):
+
+| method | path                                              | roles              |
+|--------|---------------------------------------------------|--------------------|
+| POST   | /api/v1/classify  (dry run, full explanation)     | any staff          |
+| GET    | /api/v1/classifications/{ticket_id}               | any staff          |
+| POST   | /api/v1/classifications/{ticket_id}/override      | supervisor, admin  |
+| GET    | /api/v1/rulesets, /rulesets/active, /rulesets/{v} | supervisor, admin  |
+| POST   | /api/v1/rulesets (new version)                    | admin              |
+| POST   | /api/v1/rulesets/{v}/activate (incl. rollback)    | admin              |
+| POST   | /api/v1/rules (add to the active set)             | admin              |
+| PUT    | /api/v1/rules/{rule_id}                           | admin              |
+| DELETE | /api/v1/rules/{rule_id}                           | admin              |
+| GET    | /api/v1/revisions (who changed what, when)        | supervisor, admin  |
+| GET    | /api/v1/models                                    | supervisor, admin  |
+| POST   | /api/v1/models/train (retrain + held-out figures) | admin              |
+| POST   | /api/v1/models/{v}/activate                       | admin              |
+
+Every rule edit creates a new immutable rule set version derived from the active one, activates it and
+tells every replica (``classifier.config_activated``); ``base_version`` makes an edit fail with 409 when
+someone else changed the rules meanwhile.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field, model_validator
 
 from contracts import Channel, CustomerTier
-from servicekit import AnyStaff, ApiError, Supervisor
+from servicekit import Admin, AnyStaff, ApiError, Supervisor
 
-from .domain import Classification, ClassificationInput, ClassificationRecord, RuleSet
+from .domain import Classification, ClassificationInput, ClassificationRecord, Correction, Rule, RuleSet
 from .service import ClassifierService
 
 
@@ -22,6 +42,7 @@ class ClassifyRequest(BaseModel):
     description: str = Field(default="", max_length=20_000)
     channel: Channel = Channel.WEB_FORM
     customer_tier: CustomerTier = CustomerTier.NORMAL
+    has_order_number: bool = False
 
     @model_validator(mode="after")
     def _some_text(self) -> ClassifyRequest:
@@ -30,16 +51,56 @@ class ClassifyRequest(BaseModel):
         return self
 
 
+class OverrideRequest(Correction):
+    expected_revision: int | None = Field(default=None, ge=1, description="Fail with 409 if the result moved on.")
+
+
+class NewRuleSet(BaseModel):
+    description: str = Field(default="", max_length=500)
+    rules: list[Rule] = Field(min_length=1, max_length=500)
+    activate: bool = True
+    base_version: int | None = Field(default=None, ge=1)
+
+
+class RuleChange(BaseModel):
+    rule: Rule
+    position: int | None = Field(default=None, ge=0, le=500, description="Index in the ordered list; end if absent.")
+    base_version: int | None = Field(default=None, ge=1)
+    note: str = Field(default="", max_length=300)
+
+
+class TrainRequest(BaseModel):
+    activate: bool = True
+
+
+class Page(BaseModel):
+    items: list[dict[str, Any]]
+    total: int
+
+
 TicketIdPath = Annotated[str, Path(min_length=1, max_length=64)]
+RuleIdPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_.\-]{0,63}$")]
+VersionPath = Annotated[int, Path(ge=1, le=1_000_000)]
+Limit = Annotated[int, Query(ge=1, le=200)]
+Skip = Annotated[int, Query(ge=0, le=100_000)]
+
+
+def _clean(doc: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in doc.items() if k not in ("outbox", "blob")}
+    if "_id" in out:
+        out.setdefault("version", out["_id"]) if not isinstance(out["_id"], str) else out.setdefault("id", out["_id"])
+        out.pop("_id")
+    return out
 
 
 def build_router(service: ClassifierService) -> APIRouter:
     router = APIRouter(prefix="/api/v1")
 
+    # ------------------------------------------------------------------ classification
     @router.post("/classify", response_model=Classification, tags=["classification"])
     async def classify(body: ClassifyRequest, _: AnyStaff) -> Classification:
-        """Dry run: how the active rule set classifies this text, with the explanation. Nothing is
-        stored and nothing is published."""
+        """Dry run: how the active rule set and model classify this text, with the explanation. Nothing
+        is stored and nothing is published."""
         return service.classify(ClassificationInput(**body.model_dump()))
 
     @router.get("/classifications/{ticket_id}", response_model=ClassificationRecord, tags=["classification"])
@@ -49,9 +110,111 @@ def build_router(service: ClassifierService) -> APIRouter:
             raise ApiError(404, "classification_not_found", f"no classification for ticket {ticket_id}")
         return record
 
+    @router.post("/classifications/{ticket_id}/override", response_model=ClassificationRecord,
+                 tags=["classification"])
+    async def override(ticket_id: TicketIdPath, body: OverrideRequest, who: Supervisor) -> ClassificationRecord:
+        """Correct category/module/priority: publishes a new ticket.classified (method manual) and keeps
+        the ticket as a labelled example for the next training run."""
+        correction = Correction(**body.model_dump(exclude={"expected_revision"}))
+        return await service.override(ticket_id, correction, who, body.expected_revision)
+
+    # ------------------------------------------------------------------ rule sets
     @router.get("/rulesets/active", response_model=RuleSet, tags=["rules"])
     async def active_ruleset(_: Supervisor) -> RuleSet:
         """The rule set this replica classifies with (supervisors and admins)."""
         return service.ruleset
+
+    @router.get("/rulesets", response_model=Page, tags=["rules"])
+    async def list_rulesets(_: Supervisor, limit: Limit = 50, skip: Skip = 0) -> Page:
+        docs = await service.store.list_rulesets(limit, skip)
+        return Page(items=[_clean(d) for d in docs], total=await service.store.count_rulesets())
+
+    @router.get("/rulesets/{version}", response_model=RuleSet, tags=["rules"])
+    async def get_ruleset(version: VersionPath, _: Supervisor) -> RuleSet:
+        ruleset = await service.store.get_ruleset(version)
+        if ruleset is None:
+            raise ApiError(404, "ruleset_not_found", f"no rule set v{version}")
+        return ruleset
+
+    @router.post("/rulesets", response_model=RuleSet, status_code=201, tags=["rules"])
+    async def create_ruleset(body: NewRuleSet, who: Admin) -> RuleSet:
+        """A complete new rule set version (e.g. the quarterly revision), activated unless asked not to."""
+        return await service.save_ruleset(body.rules, body.description, who, action="create",
+                                          change=f"new rule set with {len(body.rules)} rules",
+                                          base_version=body.base_version, activate=body.activate)
+
+    @router.post("/rulesets/{version}/activate", response_model=RuleSet, tags=["rules"])
+    async def activate_ruleset(version: VersionPath, who: Admin) -> RuleSet:
+        """Activate any stored version (a rollback is the activation of an older one)."""
+        return await service.activate_ruleset(version, who)
+
+    def _derive(change: RuleChange | None, rule_id: str | None, mode: Literal["add", "replace", "delete"]) -> list[Rule]:
+        rules = list(service.ruleset.rules)
+        ids = [r.id for r in rules]
+        if mode == "add":
+            assert change is not None
+            if change.rule.id in ids:
+                raise ApiError(409, "rule_exists", f"rule {change.rule.id} already exists; use PUT")
+            rules.insert(change.position if change.position is not None else len(rules), change.rule)
+            return rules
+        if rule_id not in ids:
+            raise ApiError(404, "rule_not_found", f"no rule {rule_id} in rules-v{service.ruleset.version}")
+        index = ids.index(rule_id)
+        rules.pop(index)
+        if mode == "replace":
+            assert change is not None
+            if change.rule.id != rule_id and change.rule.id in ids:
+                raise ApiError(409, "rule_exists", f"rule {change.rule.id} already exists")
+            rules.insert(change.position if change.position is not None else index, change.rule)
+        elif not rules:
+            raise ApiError(409, "last_rule", "a rule set needs at least one rule")
+        return rules
+
+    @router.post("/rules", response_model=RuleSet, status_code=201, tags=["rules"])
+    async def add_rule(body: RuleChange, who: Admin) -> RuleSet:
+        await service.load_ruleset()
+        rules = _derive(body, None, "add")
+        return await service.save_ruleset(rules, service.ruleset.description, who, action="add_rule",
+                                          change=f"added rule {body.rule.id}. {body.note}".strip(),
+                                          base_version=body.base_version)
+
+    @router.put("/rules/{rule_id}", response_model=RuleSet, tags=["rules"])
+    async def replace_rule(rule_id: RuleIdPath, body: RuleChange, who: Admin) -> RuleSet:
+        await service.load_ruleset()
+        rules = _derive(body, rule_id, "replace")
+        return await service.save_ruleset(rules, service.ruleset.description, who, action="update_rule",
+                                          change=f"changed rule {rule_id}. {body.note}".strip(),
+                                          base_version=body.base_version)
+
+    @router.delete("/rules/{rule_id}", response_model=RuleSet, tags=["rules"])
+    async def delete_rule(rule_id: RuleIdPath, who: Admin,
+                          base_version: Annotated[int | None, Query(ge=1)] = None) -> RuleSet:
+        await service.load_ruleset()
+        rules = _derive(None, rule_id, "delete")
+        return await service.save_ruleset(rules, service.ruleset.description, who, action="delete_rule",
+                                          change=f"deleted rule {rule_id}", base_version=base_version)
+
+    @router.get("/revisions", response_model=Page, tags=["rules"])
+    async def revisions(_: Supervisor, kind: Annotated[Literal["ruleset", "model"] | None, Query()] = None,
+                        limit: Limit = 50, skip: Skip = 0) -> Page:
+        """Change history of rule sets and models: who changed what, when (newest first)."""
+        docs = await service.store.list_revisions(kind, limit, skip)
+        return Page(items=[_clean(d) for d in docs], total=await service.store.count_revisions(kind))
+
+    # ------------------------------------------------------------------ models
+    @router.get("/models", response_model=Page, tags=["models"])
+    async def list_models(_: Supervisor, limit: Limit = 20, skip: Skip = 0) -> Page:
+        docs = await service.store.list_models(limit, skip)
+        return Page(items=[_clean(d) for d in docs], total=await service.store.count_models())
+
+    @router.post("/models/train", status_code=201, tags=["models"])
+    async def train(body: TrainRequest, who: Admin, response: Response) -> dict[str, Any]:
+        """Retrain from the shipped file plus supervisors' corrections; returns the held-out figures."""
+        return await service.train(who, activate=body.activate)
+
+    @router.post("/models/{version}/activate", tags=["models"])
+    async def activate_model(version: VersionPath, who: Admin) -> dict[str, Any]:
+        loaded = await service.activate_model(version, who)
+        return {"version": loaded.version, "classifier_version": loaded.classifier_version, "active": True}
 
     return router

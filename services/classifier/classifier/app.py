@@ -9,7 +9,7 @@ from servicekit import ServiceKit, ServiceSettings
 
 from . import handlers
 from .api import build_router
-from .domain import DEFAULT_REVIEW_BELOW
+from .domain import DEFAULT_REVIEW_BELOW, MODEL_ACCEPT_AT, RULE_WINS_AT
 from .service import ClassifierService
 from .store import ClassifierStore
 
@@ -24,6 +24,19 @@ class ClassifierSettings(ServiceSettings):
     classifier_seed_rules: bool = Field(
         default=True, description="Seed the built-in rule set v1 at startup when no rule set is active.",
     )
+    classifier_train_at_start: bool = Field(
+        default=True, description="Train model v1 from the shipped file at startup when no model is stored.",
+    )
+    classifier_rule_wins_at: float = Field(
+        default=RULE_WINS_AT, ge=0.0, le=1.0, description="A rule match at least this confident decides.",
+    )
+    classifier_model_accept_at: float = Field(
+        default=MODEL_ACCEPT_AT, ge=0.0, le=1.0,
+        description="Below this model probability: category other + manual review.",
+    )
+    classifier_reload_interval_seconds: float = Field(
+        default=30.0, gt=0, description="Periodic check for a newly activated rule set/model (event backup).",
+    )
 
 
 def create_app(settings: ClassifierSettings | None = None) -> FastAPI:
@@ -31,18 +44,24 @@ def create_app(settings: ClassifierSettings | None = None) -> FastAPI:
     kit = ServiceKit(
         settings,
         title="helpdesk classifier",
-        description="Classifies every new ticket (category, module, priority P1-P4) with versioned rules.",
+        description="Classifies every ticket (category, module, priority P1-P4) with versioned rules and a learned "
+        "model, explained; supervisors correct, admins edit rules and retrain.",
     )
     store = ClassifierStore(kit.db)
-    outbox = kit.use_outbox(store.classifications)
+    outbox = kit.use_outbox(store.classifications, store.revisions)
     service = ClassifierService(
         store,
         outbox,
         review_below=settings.classifier_review_below,
         seed_default_rules=settings.classifier_seed_rules,
+        train_at_start=settings.classifier_train_at_start,
+        rule_wins_at=settings.classifier_rule_wins_at,
+        model_accept_at=settings.classifier_model_accept_at,
     )
     kit.on_startup(store.ensure_indexes)
     kit.on_startup(service.load_ruleset)
+    kit.on_startup(service.load_model)
+    kit.background("reload", lambda: service.reload_periodically(settings.classifier_reload_interval_seconds))
     handlers.register(kit.bus, service)
     kit.app.include_router(build_router(service))
     kit.app.state.service = service

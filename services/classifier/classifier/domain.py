@@ -23,7 +23,7 @@ import re
 import unicodedata
 from datetime import datetime
 from functools import lru_cache
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -48,6 +48,9 @@ from contracts import (
 )
 from contracts.events import ClassificationExplanation
 
+if TYPE_CHECKING:
+    from .model import ModelPrediction
+
 PRODUCER = "classifier"
 
 CONFIDENCE_STRONG = 0.9
@@ -60,6 +63,7 @@ DEFAULT_REVIEW_BELOW = 0.5
 """Results less confident than this are flagged ``needs_review`` (the fallback always is)."""
 
 Term = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Pattern = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9_\-]{0,47}$")]
 
 
@@ -108,7 +112,11 @@ class Rule(BaseModel):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.\-]{0,63}$", description="Stable id, cited in explanations.")
     description: str = Field(default="", max_length=500)
-    any_terms: list[Term] = Field(min_length=1, max_length=200)
+    any_terms: list[Term] = Field(default_factory=list, max_length=200)
+    patterns: list[Pattern] = Field(
+        default_factory=list, max_length=20,
+        description="Regular expressions on the normalised text; a match counts like an any_terms hit.",
+    )
     all_terms: list[Term] = Field(default_factory=list, max_length=20)
     none_terms: list[Term] = Field(default_factory=list, max_length=50)
     category: Category
@@ -116,6 +124,25 @@ class Rule(BaseModel):
     priority: Priority | None = None
     tags: list[Tag] = Field(default_factory=list, max_length=20)
     channels: list[Channel] = Field(default_factory=list, description="Only these channels; [] = all.")
+    customer_tiers: list[CustomerTier] = Field(default_factory=list, description="Only these tiers; [] = all.")
+    has_order_number: bool | None = Field(default=None, description="Only tickets with (True) / without (False) "
+                                          "an order number; None = either.")
+
+    @model_validator(mode="after")
+    def _some_evidence(self) -> Rule:
+        if not self.any_terms and not self.patterns:
+            raise ValueError("a rule needs at least one of any_terms or patterns")
+        return self
+
+    @field_validator("patterns")
+    @classmethod
+    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+        return patterns
 
     @field_validator("any_terms", "all_terms", "none_terms")
     @classmethod
@@ -267,6 +294,7 @@ class ClassificationInput(BaseModel):
     description: str = ""
     channel: Channel = Channel.WEB_FORM
     customer_tier: CustomerTier = CustomerTier.NORMAL
+    has_order_number: bool = False
 
     @property
     def text(self) -> str:
@@ -278,15 +306,30 @@ class RuleMatch(BaseModel):
     terms: list[str] = Field(description="The rule's terms found in the text, in rule order.")
 
 
-def match_rule(rule: Rule, text: str, channel: Channel) -> RuleMatch | None:
+@lru_cache(maxsize=2048)
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def match_rule(
+    rule: Rule, text: str, channel: Channel, tier: CustomerTier = CustomerTier.NORMAL, has_order_number: bool = False
+) -> RuleMatch | None:
     """The rule's match on the normalised ``text``, or None."""
     if rule.channels and channel not in rule.channels:
+        return None
+    if rule.customer_tiers and tier not in rule.customer_tiers:
+        return None
+    if rule.has_order_number is not None and rule.has_order_number != has_order_number:
         return None
     if any(contains(text, t) for t in rule.none_terms):
         return None
     if not all(contains(text, t) for t in rule.all_terms):
         return None
     found = [t for t in rule.any_terms if contains(text, t)]
+    for pattern in rule.patterns:
+        hit = _regex(pattern).search(text)
+        if hit and hit.group(0):
+            found.append(hit.group(0))
     if not found:
         return None
     return RuleMatch(rule=rule, terms=found + list(rule.all_terms))
@@ -343,7 +386,10 @@ def classify(
     priority of all matching rules (the rule set's default when none has one), the union of their
     tags. Without a match: the rule set's fallback, confidence 0.3, flagged for review."""
     text = item.text
-    matches = [m for m in (match_rule(r, text, item.channel) for r in ruleset.rules) if m is not None]
+    matches = [
+        m for m in (match_rule(r, text, item.channel, item.customer_tier, item.has_order_number) for r in ruleset.rules)
+        if m is not None
+    ]
     if not matches:
         return _fallback(ruleset)
     first = matches[0].rule
@@ -404,6 +450,14 @@ class ClassificationRecord(BaseModel):
     ticket_created_at: datetime
     classified_at: datetime
     revision: int = Field(default=1, ge=1)
+    subject: str = Field(default="", description="The ticket's (already redacted) subject, for re-classification "
+                         "and as the text of a training example when corrected.")
+    description: str = ""
+    has_order_number: bool = False
+    reopen_notes: list[str] = Field(default_factory=list, description="Reasons given when the ticket was reopened.")
+    last_reopened_at: datetime | None = None
+    corrected: bool = Field(default=False, description="A supervisor corrected it: a labelled training example.")
+    history: list[dict[str, Any]] = Field(default_factory=list, description="Earlier results, oldest first.")
 
 
 class InvalidTicket(ValueError):
@@ -423,7 +477,7 @@ def check_created(payload: TicketCreatedPayload) -> None:
 def input_from_created(payload: TicketCreatedPayload) -> ClassificationInput:
     return ClassificationInput(
         subject=payload.subject, description=payload.description, channel=payload.channel,
-        customer_tier=payload.customer_tier,
+        customer_tier=payload.customer_tier, has_order_number=payload.has_order_number,
     )
 
 
@@ -439,6 +493,9 @@ def record_for(event: TicketCreated, result: Classification, now: datetime) -> C
         source_event_id=str(event.event_id),
         ticket_created_at=p.created_at,
         classified_at=now,
+        subject=p.subject,
+        description=p.description,
+        has_order_number=p.has_order_number,
     )
 
 
@@ -466,3 +523,152 @@ def classified_event(record: ClassificationRecord) -> TicketClassified:
         producer=PRODUCER,
         occurred_at=record.classified_at,
     )
+
+
+# ----------------------------------------------------------------------------- rules + model
+RULE_WINS_AT = 0.75
+"""A rule result at least this confident decides (every rule match is, by default)."""
+MODEL_ACCEPT_AT = 0.55
+"""Below this category probability the model's answer is not trusted: ``other`` + manual review."""
+
+
+def combined_version(ruleset: RuleSet, model_version: str | None) -> str:
+    return f"{ruleset.classifier_version}+{model_version}" if model_version else ruleset.classifier_version
+
+
+def _most_urgent(*priorities: Priority | None) -> Priority:
+    return min((p for p in priorities if p is not None), key=lambda p: p.rank)
+
+
+def decide(
+    ruleset: RuleSet,
+    item: ClassificationInput,
+    prediction: ModelPrediction | None,
+    model_version: str | None,
+    *,
+    rule_wins_at: float = RULE_WINS_AT,
+    model_accept_at: float = MODEL_ACCEPT_AT,
+    review_below: float = DEFAULT_REVIEW_BELOW,
+) -> Classification:
+    """The decision policy. A matching rule at least ``rule_wins_at`` confident wins (its id and terms are
+    the explanation). Otherwise the model decides with its probability as confidence; a weaker rule
+    match still contributes its tags and can only make the priority more urgent (a P1 keyword is never
+    lost). When the model's category probability is below ``model_accept_at`` the category is ``other``
+    and the ticket is flagged for manual review (module and priority keep the model's best guess).
+    Without a model the rules' own result (or fallback) stands."""
+    by_rules = classify(ruleset, item, review_below=review_below)
+    version = combined_version(ruleset, model_version)
+    ruled = by_rules.explanation.method == "rule"
+    if prediction is None or (ruled and by_rules.confidence >= rule_wins_at):
+        return by_rules.model_copy(update={"classifier_version": version})
+    cat, mod, pri = prediction.category, prediction.module, prediction.priority
+    trusted = cat.probability >= model_accept_at
+    category = Category(cat.label) if trusted else Category.OTHER
+    priority = Priority(pri.label)
+    if ruled:
+        priority = _most_urgent(priority, Priority(by_rules.priority))
+    ranked = sorted(cat.probabilities.items(), key=lambda kv: -kv[1])[:3]
+    detail = (
+        f"{model_version}: category {cat.label} p={cat.probability:.2f} "
+        f"({', '.join(f'{k} {v:.2f}' for k, v in ranked)}); module {mod.label} p={mod.probability:.2f}; "
+        f"priority {pri.label} p={pri.probability:.2f}"
+    )
+    if not trusted:
+        detail += f"; below the acceptance threshold {model_accept_at:.2f}: category other, manual review"
+    if ruled:
+        detail += f"; weaker rule match {by_rules.explanation.rule_id} kept its tags and priority {by_rules.priority}"
+    confidence = round(cat.probability, 4)
+    return Classification(
+        category=category,
+        module=Module(mod.label),
+        priority=priority,
+        confidence=confidence,
+        needs_review=(not trusted) or confidence < review_below,
+        tags=by_rules.tags if ruled else [],
+        matched_rules=by_rules.matched_rules,
+        classifier_version=version,
+        explanation=ClassificationExplanation(method="model", rule_id=None, matched_terms=prediction.top_terms,
+                                              detail=detail),
+    )
+
+
+# ----------------------------------------------------------------------------- manual override
+class Correction(BaseModel):
+    """A supervisor's correction of a ticket's classification (at least one field)."""
+
+    category: Category | None = None
+    module: Module | None = None
+    priority: Priority | None = None
+    reason: str = Field(min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _something(self) -> Correction:
+        if self.category is None and self.module is None and self.priority is None:
+            raise ValueError("give at least one of category, module, priority")
+        return self
+
+
+def manual_result(previous: Classification, correction: Correction, staff_id: str, reason: str) -> Classification:
+    """The corrected result: the supervisor's fields over the previous ones, confidence 1, no review.
+    ``reason`` must already be redacted of personal data."""
+    changed = [
+        f"{name} {getattr(previous, name)}→{getattr(correction, name)}"
+        for name in ("category", "module", "priority")
+        if getattr(correction, name) is not None and getattr(correction, name) != getattr(previous, name)
+    ]
+    return Classification(
+        category=correction.category or previous.category,
+        module=correction.module or previous.module,
+        priority=correction.priority or previous.priority,
+        confidence=1.0,
+        needs_review=False,
+        tags=previous.tags,
+        matched_rules=previous.matched_rules,
+        classifier_version=f"manual+{previous.classifier_version}".removeprefix("manual+manual+"),
+        explanation=ClassificationExplanation(
+            method="manual", rule_id=None, matched_terms=[],
+            detail=f"corrected by {staff_id}: {', '.join(changed) or 'confirmed unchanged'}; reason: {reason}",
+        ),
+    )
+
+
+def history_entry(record: ClassificationRecord) -> dict[str, Any]:
+    return {"revision": record.revision, "at": record.classified_at, "result": record.result.model_dump(mode="json")}
+
+
+# ----------------------------------------------------------------------------- reopen
+def reopen_input(record: ClassificationRecord, reason: str) -> ClassificationInput:
+    """The ticket's text plus every reopen reason so far (the new one last)."""
+    notes = "\n".join([*record.reopen_notes, reason])
+    return ClassificationInput(
+        subject=record.subject, description=f"{record.description}\n{notes}", channel=record.channel,
+        customer_tier=record.customer_tier, has_order_number=record.has_order_number,
+    )
+
+
+def reopen_result(record: ClassificationRecord, fresh: Classification, source: str) -> Classification | None:
+    """What a reopen changes, or None to keep the previous result.
+
+    * a supervisor's manual result is never overridden by the machine;
+    * a fresh result that is only a guess (fallback, or flagged for review) adds no information;
+    * a reopen from a survey carries a rating, not a new description of the problem: it may make the
+      priority more urgent but keeps category and module;
+    * a reopen by the customer or staff may change category, module and priority — the priority never
+      becomes less urgent (the problem came back);
+    * nothing changes when the outcome is the same as before."""
+    old = record.result
+    if old.explanation.method == "manual" or fresh.needs_review or fresh.explanation.method == "default":
+        return None
+    priority = _most_urgent(Priority(old.priority), Priority(fresh.priority))
+    if source == "survey":
+        if priority == old.priority:
+            return None
+        update = {"priority": priority, "classifier_version": fresh.classifier_version,
+                  "explanation": fresh.explanation.model_copy(update={
+                      "detail": f"reopened after a survey: priority raised to {priority.value}; {fresh.explanation.detail}"})}
+        return old.model_copy(update=update)
+    result = fresh.model_copy(update={"priority": priority})
+    if (result.category, result.module, result.priority) == (old.category, old.module, old.priority):
+        return None
+    return result.model_copy(update={"explanation": result.explanation.model_copy(
+        update={"detail": f"re-classified on reopen ({source}); {result.explanation.detail}"})})

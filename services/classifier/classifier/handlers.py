@@ -1,23 +1,32 @@
 """Classifier's broker side. Event → handler table:
 
-| queue                          | message             | handler           |
-|--------------------------------|---------------------|-------------------|
-| classifier.ticket.created      | ticket.created      | on_ticket_created |
+| queue                                   | message                      | handler            |
+|-----------------------------------------|------------------------------|--------------------|
+| classifier.ticket.created               | ticket.created               | on_ticket_created  |
+| classifier.ticket.reopened              | ticket.reopened              | on_ticket_reopened |
+| classifier.reload.<replica> (exclusive) | classifier.config_activated  | on_config_activated|
 
-Publishes: ticket.classified (through the outbox), once per ticket — also for incomplete
-(needs_info) tickets, which get the reviewed fallback when their text says nothing.
-The handler returns only after its write; FastStream then acks. Duplicates are no-ops.
+Publishes: ticket.classified (through the outbox) once per new ticket — also for incomplete
+(needs_info) tickets, which get the reviewed fallback — and again after a manual correction or a
+reopen that changed the result; classifier.config_activated when an admin activates a rule set or a
+model. The reload queue is per replica (auto-delete, exclusive), so EVERY replica reloads — unlike the
+shared competing-consumer queues. A periodic check (CLASSIFIER_RELOAD_INTERVAL_SECONDS) covers a missed
+event. Handlers return only after their write; FastStream then acks. Duplicates are no-ops.
 """
 
 from __future__ import annotations
 
-from contracts import TicketClassified, TicketCreated
+import uuid
+
+from faststream.rabbit import RabbitQueue
+
+from contracts import ClassifierConfigActivated, TicketClassified, TicketCreated, TicketReopened
 from servicekit import EventBus, PermanentError
 
 from .domain import InvalidTicket
 from .service import ClassifierService
 
-PUBLISHES = (TicketClassified,)
+PUBLISHES = (TicketClassified, ClassifierConfigActivated)
 
 
 def register(bus: EventBus, service: ClassifierService) -> None:
@@ -30,3 +39,18 @@ def register(bus: EventBus, service: ClassifierService) -> None:
             await service.on_ticket_created(event)
         except InvalidTicket as exc:
             raise PermanentError(str(exc)) from exc
+
+    @bus.subscribe_events(TicketReopened, description="Re-classify a reopened ticket when the reason adds "
+                          "information (never over a supervisor's correction).")
+    async def on_ticket_reopened(event: TicketReopened) -> None:
+        await service.on_ticket_reopened(event)
+
+    replica_queue = RabbitQueue(
+        bus.ns.subscription_queue(bus.service, f"reload.{uuid.uuid4().hex[:12]}"),
+        routing_key=ClassifierConfigActivated.type_name(), auto_delete=True, exclusive=True, durable=False,
+    )
+
+    @bus.broker.subscriber(replica_queue, bus.events_exchange, title="classifier.reload:consume",
+                           description="Hot reload of the active rule set / model in this replica.")
+    async def on_config_activated(event: ClassifierConfigActivated) -> None:
+        await service.reload()

@@ -4,18 +4,27 @@
                         an ``active`` flag; v1 is seeded when no rule set is active.
 * ``classifications`` — one document per ticket (``_id`` = ticket_id): the result, the ticket.created
                         event it answers (``source_event_id``) and the pending events in ``outbox``.
-                        The ``_id`` is the natural idempotency key: a ticket is classified once.
+                        The ``_id`` is the natural idempotency key: a ticket is classified once;
+                        later changes (manual override, reopen) compare-and-set on ``revision``
+                        and keep the earlier results in ``history``. ``corrected`` documents are
+                        the supervisors' labelled examples for the next training run.
+* ``models``          — one document per trained model version (``_id`` = version): the pickled model
+                        (with its sha256), training figures, an ``active`` flag.
+* ``revisions``       — the change history of rule sets and models (who, what, when), each with the
+                        ``classifier.config_activated`` event in its outbox (hot reload of replicas).
 """
 
 from __future__ import annotations
 
+import hashlib
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
 from contracts import Event
-from servicekit.documents import from_doc, to_doc
+from servicekit.documents import from_doc, plain, to_doc
 from servicekit.outbox import outbox_entries
 
 from .domain import ClassificationRecord, RuleSet
@@ -26,6 +35,8 @@ class ClassifierStore:
         self.db = db
         self.rulesets = db["rulesets"]
         self.classifications = db["classifications"]
+        self.models = db["models"]
+        self.revisions = db["revisions"]
 
     async def ensure_indexes(self) -> None:
         await self.rulesets.create_index(
@@ -35,14 +46,33 @@ class ClassifierStore:
         await self.classifications.create_index(
             [("result.category", ASCENDING), ("classified_at", DESCENDING)], name="category_classified"
         )
+        await self.classifications.create_index("corrected", name="corrected")
+        await self.models.create_index([("active", ASCENDING), ("version", DESCENDING)], name="active_version")
+        await self.revisions.create_index([("at", DESCENDING)], name="at")
 
     # ------------------------------------------------------------------ rule sets
     async def active_ruleset(self) -> RuleSet | None:
-        """The newest active rule set."""
-        cursor = self.rulesets.find({"active": True}).sort("version", DESCENDING).limit(1)
-        async for doc in cursor:
+        """The most recently activated rule set (the newest version when none records its activation)."""
+        cursor = self.rulesets.find({"active": True}).sort([("activated_at", DESCENDING), ("version", DESCENDING)])
+        async for doc in cursor.limit(1):
             return from_doc(RuleSet, doc)
         return None
+
+    async def get_ruleset(self, version: int) -> RuleSet | None:
+        doc = await self.rulesets.find_one({"_id": version})
+        return from_doc(RuleSet, doc) if doc else None
+
+    async def list_rulesets(self, limit: int, skip: int) -> list[dict[str, Any]]:
+        cursor = self.rulesets.find({}, {"rules": 0}).sort("version", DESCENDING).skip(skip).limit(limit)
+        return [doc async for doc in cursor]
+
+    async def count_rulesets(self) -> int:
+        return await self.rulesets.count_documents({})
+
+    async def next_ruleset_version(self) -> int:
+        async for doc in self.rulesets.find({}, {"_id": 1}).sort("_id", DESCENDING).limit(1):
+            return int(doc["_id"]) + 1
+        return 1
 
     async def insert_ruleset(self, ruleset: RuleSet) -> bool:
         """Store a rule set version; False when that version already exists (versions are immutable)."""
@@ -52,9 +82,77 @@ class ClassifierStore:
         except DuplicateKeyError:
             return False
 
-    async def activate_ruleset(self, version: int) -> bool:
-        result = await self.rulesets.update_one({"_id": version}, {"$set": {"active": True}})
-        return result.matched_count == 1
+    async def activate_ruleset(self, version: int, at: datetime | None = None) -> bool:
+        """Make ``version`` the active rule set (it is marked first, the others are cleared after, so
+        there is never a moment without an active rule set)."""
+        fields: dict[str, Any] = {"active": True}
+        if at is not None:
+            fields["activated_at"] = at
+        result = await self.rulesets.update_one({"_id": version}, {"$set": fields})
+        if result.matched_count != 1:
+            return False
+        await self.rulesets.update_many({"_id": {"$ne": version}, "active": True}, {"$set": {"active": False}})
+        return True
+
+    # ------------------------------------------------------------------ models
+    async def insert_model(self, meta: dict[str, Any], blob: bytes) -> bool:
+        doc = {**meta, "_id": meta["version"], "blob": blob, "sha256": hashlib.sha256(blob).hexdigest(),
+               "active": False}
+        try:
+            await self.models.insert_one(doc)
+            return True
+        except DuplicateKeyError:
+            return False
+
+    async def next_model_version(self) -> int:
+        async for doc in self.models.find({}, {"_id": 1}).sort("_id", DESCENDING).limit(1):
+            return int(doc["_id"]) + 1
+        return 1
+
+    async def active_model(self) -> tuple[dict[str, Any], bytes] | None:
+        """Metadata and the verified blob of the most recently activated model."""
+        cursor = self.models.find({"active": True}).sort([("activated_at", DESCENDING), ("version", DESCENDING)])
+        async for doc in cursor.limit(1):
+            blob = bytes(doc.pop("blob"))
+            if hashlib.sha256(blob).hexdigest() != doc.get("sha256"):
+                raise ValueError(f"model v{doc['_id']} fails its checksum")
+            return doc, blob
+        return None
+
+    async def active_model_version(self) -> int | None:
+        cursor = self.models.find({"active": True}, {"_id": 1}).sort(
+            [("activated_at", DESCENDING), ("version", DESCENDING)])
+        async for doc in cursor.limit(1):
+            return int(doc["_id"])
+        return None
+
+    async def activate_model(self, version: int, at: datetime) -> bool:
+        result = await self.models.update_one({"_id": version}, {"$set": {"active": True, "activated_at": at}})
+        if result.matched_count != 1:
+            return False
+        await self.models.update_many({"_id": {"$ne": version}, "active": True}, {"$set": {"active": False}})
+        return True
+
+    async def list_models(self, limit: int, skip: int) -> list[dict[str, Any]]:
+        cursor = self.models.find({}, {"blob": 0, "outbox": 0}).sort("_id", DESCENDING).skip(skip).limit(limit)
+        return [doc async for doc in cursor]
+
+    async def count_models(self) -> int:
+        return await self.models.count_documents({})
+
+    # ------------------------------------------------------------------ revisions
+    async def insert_revision(self, revision: dict[str, Any], events: list[Event]) -> list[dict[str, Any]]:
+        entries = outbox_entries(*events)
+        await self.revisions.insert_one({**revision, "outbox": entries})
+        return entries
+
+    async def list_revisions(self, kind: str | None, limit: int, skip: int) -> list[dict[str, Any]]:
+        query = {"kind": kind} if kind else {}
+        cursor = self.revisions.find(query, {"outbox": 0}).sort("at", DESCENDING).skip(skip).limit(limit)
+        return [doc async for doc in cursor]
+
+    async def count_revisions(self, kind: str | None) -> int:
+        return await self.revisions.count_documents({"kind": kind} if kind else {})
 
     # ------------------------------------------------------------------ classifications
     async def get_classification(self, ticket_id: str) -> ClassificationRecord | None:
@@ -74,3 +172,37 @@ class ClassifierStore:
         except DuplicateKeyError:
             return None
         return entries
+
+    async def update_classification(
+        self, ticket_id: str, expected_revision: int, fields: dict[str, Any], *, history: dict[str, Any] | None,
+        events: list[Event], applied_event: str | None = None,
+    ) -> list[dict[str, Any]] | None:
+        """Compare-and-set a classification on its ``revision`` with its pending events in the same
+        write; None when the revision moved on (a concurrent change won)."""
+        entries = outbox_entries(*events)
+        update: dict[str, Any] = {"$set": plain(fields), "$inc": {"revision": 1}}
+        push: dict[str, Any] = {}
+        if entries:
+            push["outbox"] = {"$each": entries}
+        if history is not None:
+            push["history"] = history
+        if applied_event:
+            push["applied_events"] = applied_event
+        if push:
+            update["$push"] = push
+        result = await self.classifications.update_one({"_id": ticket_id, "revision": expected_revision}, update)
+        return entries if result.modified_count == 1 else None
+
+    async def note_applied_event(self, ticket_id: str, event_id: str, fields: dict[str, Any]) -> None:
+        """Remember an event that changed nothing (idempotency), with bookkeeping fields."""
+        await self.classifications.update_one(
+            {"_id": ticket_id}, {"$addToSet": {"applied_events": event_id}, "$set": plain(fields)}
+        )
+
+    async def has_applied(self, ticket_id: str, event_id: str) -> bool:
+        return await self.classifications.count_documents({"_id": ticket_id, "applied_events": event_id}) > 0
+
+    async def corrections(self, limit: int = 50_000) -> list[ClassificationRecord]:
+        """Supervisor-corrected classifications: labelled examples for the next training run."""
+        cursor = self.classifications.find({"corrected": True}, {"outbox": 0, "history": 0}).limit(limit)
+        return [from_doc(ClassificationRecord, doc) async for doc in cursor]

@@ -42,7 +42,7 @@ async def test_created_ticket_is_classified_once(running: dict[str, Any]) -> Non
                                                                         CustomerTier.VIP)
     assert (p.category, p.module, p.priority) == ("after_sales", "after_sales", "P2")
     assert p.confidence == 0.9 and p.needs_review is False and "hardware_fault" in p.tags
-    assert p.classifier_version == "rules-v1"
+    assert p.classifier_version == "rules-v1+model-v1"
     assert p.explanation.method == "rule" and p.explanation.rule_id == "hardware-fault"
     assert "手机" not in out.model_dump_json()  # no customer text travels on
     doc = await store.classifications.find_one({"_id": "t-1"})
@@ -65,8 +65,8 @@ async def test_incomplete_ticket_is_still_classified_for_review(running: dict[st
                                    missing_fields=["description"]))
     [out] = published(running["kit"], TicketClassified)
     p = out.payload
-    assert (p.category, p.module, p.priority) == ("other", "product", "P3")
-    assert p.needs_review is True and p.confidence == 0.3 and p.explanation.method == "default"
+    assert p.category == "other" and p.needs_review is True  # nothing to go on: the model is unsure
+    assert p.explanation.method == "model" and p.confidence < 0.55
 
 
 async def test_redelivery_flushes_a_pending_outbox_only(running: dict[str, Any]) -> None:
@@ -125,8 +125,8 @@ async def test_a_stored_active_ruleset_is_loaded_instead_of_seeding() -> None:
         assert service.ruleset.version == 2
         assert await service.store.rulesets.count_documents({}) == 1  # v1 was not seeded
         result = service.classify(domain.ClassificationInput(description="黄金会员续费"))
-        assert result.classifier_version == "rules-v2" and result.priority == "P2"
-        assert service.classify(domain.ClassificationInput(description="无法开机")).explanation.method == "default"
+        assert result.classifier_version == "rules-v2+model-v1" and result.priority == "P2"
+        assert service.classify(domain.ClassificationInput(description="无法开机")).explanation.method == "model"
 
 
 # ----------------------------------------------------------------------------- HTTP
@@ -142,7 +142,7 @@ async def test_dry_run_classification(running: dict[str, Any]) -> None:
     assert (result["category"], result["priority"]) == ("after_sales", "P1")
     assert result["explanation"]["method"] == "rule" and result["explanation"]["rule_id"] == "funds-safety"
     assert {"扣款失败", "退款"} <= set(result["explanation"]["matched_terms"])
-    assert result["classifier_version"] == "rules-v1" and result["confidence"] == 0.9
+    assert result["classifier_version"] == "rules-v1+model-v1" and result["confidence"] == 0.9
     assert await running["service"].store.classifications.count_documents({}) == 0  # nothing stored
     assert published(running["kit"], TicketClassified) == []  # nothing published
 
@@ -183,3 +183,92 @@ async def test_health_and_asyncapi(running: dict[str, Any]) -> None:
     assert any("ticket.classified" in name for name in spec["channels"])
     paths = (await client.get("/openapi.json")).json()["paths"]
     assert {"/api/v1/classify", "/api/v1/classifications/{ticket_id}", "/api/v1/rulesets/active"} <= set(paths)
+
+
+# ----------------------------------------------------------------------------- override, reopen, rules, models
+from contracts import TicketReopened, TicketReopenedPayload  # noqa: E402
+from contracts.events_classifier import ClassifierConfigActivated  # noqa: E402
+
+
+async def test_supervisor_override(running: dict[str, Any]) -> None:
+    client, kit = running["client"], running["kit"]
+    await deliver(running, created("t-7"))
+    url, body = "/api/v1/classifications/t-7/override", {"priority": "P1", "reason": "停产线, 回电 13800138000"}
+    assert (await client.post(url, json=body)).status_code == 401
+    expired = auth_header(StaffRole.SUPERVISOR, expired=True)
+    assert (await client.post(url, json=body, headers=expired)).json()["error"]["code"] == "token_expired"
+    assert (await client.post(url, json=body, headers=auth_header(StaffRole.AGENT))).status_code == 403
+    sup = auth_header(StaffRole.SUPERVISOR, staff_id="S9")
+    for bad in ({"reason": "x"}, {"priority": "P9", "reason": "x"}, {"priority": "P1"}, {**body, "expected_revision": 0}):
+        assert (await client.post(url, json=bad, headers=sup)).status_code == 422, bad
+    assert (await client.post("/api/v1/classifications/nope/override", json=body, headers=sup)).status_code == 404
+    assert (await client.post(url, json={**body, "expected_revision": 5}, headers=sup)).status_code == 409
+    r = await client.post(url, json={**body, "expected_revision": 1}, headers=sup)
+    assert r.status_code == 200, r.text
+    assert r.json()["revision"] == 2 and r.json()["corrected"] is True
+    first, second = published(kit, TicketClassified)
+    assert second.payload.priority == "P1" and second.payload.explanation.method == "manual"
+    assert "S9" in second.payload.explanation.detail and "13800138000" not in second.model_dump_json()
+    corrections = await running["service"].store.corrections()
+    assert [c.ticket_id for c in corrections] == ["t-7"]  # a labelled example for the next training run
+
+
+def reopened(ticket_id: str, reason: str, source: str = "customer", minute: int = 5) -> TicketReopened:
+    payload = TicketReopenedPayload(ticket_id=ticket_id, ticket_no="GD20261125001", reason=reason, source=source,
+                                    reopen_count=1, reopened_at=NOW.replace(minute=minute))
+    return TicketReopened.new(payload, correlation_id=f"corr-{ticket_id}", producer="intake")
+
+
+async def test_reopen_reclassifies_only_on_new_information(running: dict[str, Any]) -> None:
+    kit, broker = running["kit"], running["broker"]
+    await deliver(running, created("t-8"))
+    event = reopened("t-8", "修好后充电时冒烟了")
+    for _ in range(2):  # idempotent on the event id
+        await broker.publish(event, exchange=kit.bus.events_exchange, routing_key="ticket.reopened")
+    await broker.publish(reopened("t-8", "还是不行", minute=9), exchange=kit.bus.events_exchange,
+                         routing_key="ticket.reopened")
+    out = published(kit, TicketClassified)
+    assert len(out) == 2 and out[1].payload.priority == "P1" and "safety_risk" in out[1].payload.tags
+    record = await running["service"].store.get_classification("t-8")
+    assert record.revision == 2 and len(record.history) == 1 and len(record.reopen_notes) == 2
+
+
+async def test_rule_crud_history_and_hot_reload(running: dict[str, Any]) -> None:
+    client, kit, service = running["client"], running["kit"], running["service"]
+    rule = {"id": "vip-gold", "any_terms": ["黄金会员"], "category": "pre_sales", "module": "product",
+            "priority": "P2", "tags": ["gold"]}
+    body = {"rule": rule, "position": 0, "base_version": 1, "note": "Q4 revision"}
+    assert (await client.post("/api/v1/rules", json=body)).status_code == 401
+    assert (await client.post("/api/v1/rules", json=body, headers=auth_header(StaffRole.SUPERVISOR))).status_code == 403
+    admin = auth_header(StaffRole.ADMIN, staff_id="A1")
+    bad = {**body, "rule": {**rule, "patterns": ["(x"]}}
+    assert (await client.post("/api/v1/rules", json=bad, headers=admin)).status_code == 422
+    r = await client.post("/api/v1/rules", json=body, headers=admin)
+    assert r.status_code == 201, r.text
+    assert r.json()["version"] == 2 and r.json()["rules"][0]["id"] == "vip-gold"
+    assert (await client.post("/api/v1/rules", json=body, headers=admin)).status_code == 409  # stale base / exists
+    [activated] = published(kit, ClassifierConfigActivated)
+    assert activated.payload.version == 2 and activated.payload.activated_by == "A1"
+    assert service.classify(domain.ClassificationInput(description="黄金会员续费")).explanation.rule_id == "vip-gold"
+    # another replica activates v1 again (rollback) behind this one's back; the event reloads it
+    await service.store.activate_ruleset(1, datetime.now(UTC))
+    await running["broker"].publish(activated, exchange=kit.bus.events_exchange,
+                                    routing_key="classifier.config_activated")
+    assert service.ruleset.version == 1
+    r = await client.delete("/api/v1/rules/nope", headers=admin)
+    assert r.status_code == 404
+    hist = (await client.get("/api/v1/revisions?kind=ruleset", headers=auth_header(StaffRole.SUPERVISOR))).json()
+    assert hist["items"][0]["changed_by"] == "A1" and "added rule vip-gold" in hist["items"][-1]["change"]
+    listed = (await client.get("/api/v1/rulesets", headers=auth_header(StaffRole.SUPERVISOR))).json()
+    assert listed["total"] == 2 and "rules" not in listed["items"][0]
+
+
+async def test_models_are_listed_with_held_out_figures(running: dict[str, Any]) -> None:
+    client = running["client"]
+    assert (await client.get("/api/v1/models", headers=auth_header(StaffRole.AGENT))).status_code == 403
+    r = await client.get("/api/v1/models", headers=auth_header(StaffRole.SUPERVISOR))
+    [m] = r.json()["items"]
+    assert m["version"] == 1 and m["active"] is True and "blob" not in m
+    assert 0 < m["metrics"]["combined"]["category"]["accuracy"] <= 1
+    assert (await client.post("/api/v1/models/train", json={}, headers=auth_header(StaffRole.SUPERVISOR))).status_code == 403
+    assert (await client.post("/api/v1/models/9/activate", json={}, headers=auth_header(StaffRole.ADMIN))).status_code == 404

@@ -1,0 +1,183 @@
+"""The learned classifier beside the rules: character n-gram TF-IDF + one logistic regression per
+head (category, module, priority), trained from the labelled file shipped in ``classifier/data`` plus
+supervisors' corrections. Pure computation, no database: the service stores the trained model (bytes
+from :func:`dumps`) with its version and metrics.
+
+Character n-grams (``char_wb`` 1–3) need no Chinese word segmentation and absorb full-width/half-width
+and case differences through :func:`classifier.domain.normalize`. Prediction of one text does not go
+through scikit-learn's sparse-matrix machinery (about 1 ms per call): :class:`LinearModel` keeps the
+vocabulary, idf weights and the stacked coefficients and scores a text with a few numpy operations
+(the result equals ``predict_proba`` of the fitted estimators; see tests/test_model.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import pickle
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from .domain import normalize
+
+HEADS = ("category", "module", "priority")
+TRAINING_FILE = "training_v1.jsonl"
+TOP_TERMS = 5
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    category: str
+    module: str
+    priority: str
+    split: str = "train"
+    group: str = ""
+    source: str = "file"
+
+
+def load_examples(name: str = TRAINING_FILE) -> list[Example]:
+    """The labelled examples shipped inside the package (``classifier/data/<name>``)."""
+    raw = resources.files("classifier.data").joinpath(name).read_text(encoding="utf-8")
+    out = []
+    for line in raw.splitlines():
+        if line.strip():
+            row = json.loads(line)
+            out.append(Example(row["text"], row["category"], row["module"], row["priority"], row.get("split", "train"),
+                               row.get("group", "")))
+    return out
+
+
+def file_digest(name: str = TRAINING_FILE) -> str:
+    return hashlib.sha256(resources.files("classifier.data").joinpath(name).read_bytes()).hexdigest()
+
+
+@dataclass(frozen=True)
+class HeadPrediction:
+    label: str
+    probability: float
+    probabilities: dict[str, float]
+
+
+@dataclass(frozen=True)
+class ModelPrediction:
+    category: HeadPrediction
+    module: HeadPrediction
+    priority: HeadPrediction
+    top_terms: list[str] = field(default_factory=list)
+    """The n-grams that pushed hardest towards the predicted category."""
+
+
+class LinearModel:
+    """A fitted TF-IDF vocabulary and the stacked linear heads; picklable, fast on one text."""
+
+    def __init__(self, analyzer: Any, vocabulary: dict[str, int], idf: np.ndarray,
+                 heads: dict[str, tuple[list[str], np.ndarray, np.ndarray]]) -> None:
+        self.analyzer = analyzer
+        self.vocabulary = vocabulary
+        self.idf = idf.astype(np.float64)
+        self.terms = [""] * len(vocabulary)
+        for term, index in vocabulary.items():
+            self.terms[index] = term
+        self.classes: dict[str, list[str]] = {}
+        self.slices: dict[str, slice] = {}
+        weights, biases, start = [], [], 0
+        for head, (classes, coef, intercept) in heads.items():
+            coef = np.asarray(coef, dtype=np.float64)
+            if len(classes) == 2:  # binary logistic regression: one row; make it two (softmax-equivalent)
+                coef = np.vstack([-coef[0] / 2, coef[0] / 2])
+                intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
+            self.classes[head] = [str(c) for c in classes]
+            self.slices[head] = slice(start, start + len(classes))
+            start += len(classes)
+            weights.append(coef.T)
+            biases.append(np.asarray(intercept, dtype=np.float64))
+        self.weights = np.hstack(weights)  # n_features × (sum of classes)
+        self.bias = np.concatenate(biases)
+
+    def _features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        counts = Counter(g for g in self.analyzer(text) if g in self.vocabulary)
+        if not counts:
+            return np.empty(0, dtype=np.int64), np.empty(0)
+        index = np.fromiter((self.vocabulary[g] for g in counts), dtype=np.int64, count=len(counts))
+        tf = np.fromiter((1.0 + math.log(c) for c in counts.values()), dtype=np.float64, count=len(counts))
+        values = tf * self.idf[index]
+        norm = math.sqrt(float(values @ values))
+        return index, values / norm if norm else values
+
+    def predict(self, text: str) -> ModelPrediction:
+        index, values = self._features(text)
+        scores = self.bias + (values @ self.weights[index] if len(index) else 0.0)
+        heads: dict[str, HeadPrediction] = {}
+        for head, sl in self.slices.items():
+            s = scores[sl]
+            p = np.exp(s - s.max())
+            p /= p.sum()
+            best = int(p.argmax())
+            classes = self.classes[head]
+            heads[head] = HeadPrediction(classes[best], float(p[best]), {c: round(float(x), 4) for c, x in zip(classes, p)})
+        top: list[str] = []
+        if len(index):
+            col = self.slices["category"].start + self.classes["category"].index(heads["category"].label)
+            contribution = values * self.weights[index, col]
+            for i in np.argsort(-contribution)[:TOP_TERMS]:
+                if contribution[i] > 0:
+                    top.append(self.terms[int(index[i])].strip() or self.terms[int(index[i])])
+        return ModelPrediction(heads["category"], heads["module"], heads["priority"], top)
+
+
+@dataclass
+class TrainedModel:
+    version: int
+    trained_at: datetime
+    training_digest: str
+    examples: int
+    corrections: int
+    model: LinearModel
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def classifier_version(self) -> str:
+        return f"model-v{self.version}"
+
+
+def fit(examples: list[Example], *, c: float = 10.0) -> LinearModel:
+    """Fit the vectoriser and the three heads on ``examples`` (every split given is used)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    if len({e.category for e in examples}) < 2:
+        raise ValueError("training needs examples of at least two categories")
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, preprocessor=normalize,
+                                 max_df=0.5, dtype=np.float32)
+    x = vectorizer.fit_transform([e.text for e in examples])
+    heads: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = {}
+    for head in HEADS:
+        y = [getattr(e, head) for e in examples]
+        if len(set(y)) < 2:  # a head with one label: a constant model
+            heads[head] = ([y[0], "__none__"], np.zeros((1, x.shape[1])), np.array([-20.0]))
+            continue
+        est = LogisticRegression(C=c, max_iter=500).fit(x, y)
+        heads[head] = (list(est.classes_), est.coef_, est.intercept_)
+    return LinearModel(vectorizer.build_analyzer(), dict(vectorizer.vocabulary_), vectorizer.idf_, heads)
+
+
+def dumps(model: TrainedModel) -> bytes:
+    buffer = io.BytesIO()
+    pickle.dump(model, buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    return buffer.getvalue()
+
+
+def loads(blob: bytes) -> TrainedModel:
+    """Only ever called on blobs this service wrote into its own collection (checked by sha256 in the store)."""
+    model = pickle.loads(blob)  # noqa: S301
+    if not isinstance(model, TrainedModel):
+        raise TypeError("stored blob is not a classifier model")
+    return model
