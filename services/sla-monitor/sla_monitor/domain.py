@@ -1,29 +1,45 @@
-"""SLA monitor's pure decisions: the versioned SLA policy, due-time arithmetic and the clock of a
-ticket kept from the lifecycle events. No I/O here.
+"""SLA monitor's pure decisions: business calendars and business-time arithmetic, the versioned SLA
+policy (a channel × priority × tier × category matrix), the clock of a ticket kept from the lifecycle
+events, and the alarms (warning, breach, unacknowledged assignment, escalation) it raises. No I/O here.
 
 Seed 004 (响应时间标准): P1 funds safety / core outage — first response 15 min by phone, 10 min in
-online chat; P2 2 h response / 24 h resolution; P3 8 h / 3 days; P4 is the low-frequency suggestion
-tier. Seed 000: warn 1 h before a deadline; an assignment not confirmed in 10 min goes to the
+online chat; P2 2 h response / 24 h resolution; P3 8 h / 3 working days; P4 is the low-frequency
+suggestion tier. Seed 000: warn 1 h before a deadline; an assignment not confirmed in 10 min goes to the
 supervisor. Before classification a ticket runs on the routine tier P3.
 
 Events can arrive twice or out of order, so every applier is written to give the same clock whatever
 the order: the newest fact wins by the time the event carries (never the arrival time), earliest-wins
-for "first" times (start, first response).
+for "first" times (start, first response), and pauses are a set of time-stamped marks folded in time
+order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, timedelta
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any, Literal
+from functools import lru_cache
+from typing import Annotated, Any, Literal
+from uuid import NAMESPACE_URL, uuid5
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from contracts import (
+    AssignmentUnacknowledged,
+    AssignmentUnacknowledgedPayload,
+    Category,
     Channel,
+    CustomerTier,
     Event,
     Priority,
+    SlaBreached,
+    SlaBreachedPayload,
+    SlaTarget,
+    SlaWarning,
+    SlaWarningPayload,
     TicketAcknowledged,
     TicketAcknowledgedPayload,
     TicketAssigned,
@@ -34,150 +50,497 @@ from contracts import (
     TicketClosedPayload,
     TicketCreated,
     TicketCreatedPayload,
+    TicketEscalated,
+    TicketEscalatedPayload,
     TicketReopened,
     TicketReopenedPayload,
     TicketResolved,
     TicketResolvedPayload,
     TicketResponded,
     TicketRespondedPayload,
+    TicketStatus,
+    TicketStatusChanged,
+    TicketStatusChangedPayload,
     UtcDatetime,
 )
+from contracts.events_sla import OverdueReasonCode, SlaOverdueReasonRecorded, SlaOverdueReasonRecordedPayload
 
 PRODUCER = "sla-monitor"
+DEFAULT_CALENDAR_ID = "cn-default"
 
 
 class InvalidEvent(ValueError):
     """An event this service can never apply (mapped to a dead letter by the handlers)."""
 
 
-# ----------------------------------------------------------------------------- the policy
-class ChannelTarget(BaseModel):
-    """A channel-specific first-response target overriding the priority's default."""
+class CalendarMissing(RuntimeError):
+    """A policy names a calendar the store does not have (configuration error; retried)."""
+
+
+# ============================================================================= business calendars
+_HHMM = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")
+
+
+def _minutes(hhmm: str) -> int:
+    h, m = hhmm.split(":")
+    return int(h) * 60 + int(m)
+
+
+class Span(BaseModel):
+    """Working hours within one local day, ``start`` inclusive, ``end`` exclusive ("24:00" = midnight)."""
 
     model_config = ConfigDict(frozen=True)
 
-    channel: Channel
-    first_response_minutes: int = Field(gt=0, le=525_600)
+    start: str = Field(pattern=_HHMM.pattern, examples=["09:00"])
+    end: str = Field(pattern=_HHMM.pattern, examples=["18:00"])
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Span:
+        if _minutes(self.start) >= _minutes(self.end):
+            raise ValueError(f"working hours {self.start}-{self.end} must start before they end")
+        return self
 
 
-class PriorityTarget(BaseModel):
-    """First-response and resolution targets of one priority."""
+def _date_str(value: str) -> str:
+    return date.fromisoformat(value).isoformat()
+
+
+DateStr = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(_date_str)]
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+NINE_TO_SIX = [Span(start="09:00", end="18:00")]
+
+
+def _check_spans(spans: list[Span]) -> list[Span]:
+    ordered = sorted(spans, key=lambda s: _minutes(s.start))
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        if _minutes(b.start) < _minutes(a.end):
+            raise ValueError(f"working hours {a.start}-{a.end} and {b.start}-{b.end} overlap")
+    return ordered
+
+
+CalendarId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9\-]{0,39}$")]
+
+
+class CalendarBody(BaseModel):
+    """Working hours per weekday in a time zone, with holidays (no work) and make-up working days
+    (调休: a weekend day worked, with ``makeup_hours``). Stored and edited by admins."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(min_length=1, max_length=100)
+    timezone: str = Field(default="Asia/Shanghai", max_length=64)
+    weekly: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], list[Span]] = Field(
+        description="Working hours by weekday; a missing weekday is not worked.",
+    )
+    holidays: list[DateStr] = Field(default_factory=list, max_length=5000, description="Days not worked.")
+    makeup_workdays: list[DateStr] = Field(
+        default_factory=list, max_length=2000, description="Otherwise free days that are worked (调休)."
+    )
+    makeup_hours: list[Span] = Field(default_factory=lambda: list(NINE_TO_SIX))
+    holidays_known_until: DateStr | None = Field(
+        default=None, description="Holiday data is complete up to this day; add later years before it runs out."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("weekly")
+    @classmethod
+    def _weekly(cls, value: dict[str, list[Span]]) -> dict[str, list[Span]]:
+        value = {day: _check_spans(spans) for day, spans in value.items()}
+        if not any(value.values()):
+            raise ValueError("a business calendar needs working hours on at least one weekday")
+        return value
+
+    @field_validator("makeup_hours")
+    @classmethod
+    def _makeup(cls, value: list[Span]) -> list[Span]:
+        if not value:
+            raise ValueError("make-up working days need working hours")
+        return _check_spans(value)
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> CalendarBody:
+        both = set(self.holidays) & set(self.makeup_workdays)
+        if both:
+            raise ValueError(f"days both holiday and make-up working day: {sorted(both)[:5]}")
+        return self
+
+
+class BusinessCalendar(CalendarBody):
+    calendar_id: CalendarId
+
+
+def china_calendar() -> BusinessCalendar:
+    """The default calendar: Mon–Fri 09:00–18:00 Asia/Shanghai, with the State Council's public
+    holidays and adjusted working days (调休) from the ``chinesecalendar`` package."""
+    from chinese_calendar import constants
+
+    holidays = sorted(d.isoformat() for d in constants.holidays if d.year >= 2020)
+    makeup = sorted(d.isoformat() for d in constants.workdays if d.year >= 2020)
+    last_year = max(d.year for d in constants.holidays)
+    return BusinessCalendar(
+        calendar_id=DEFAULT_CALENDAR_ID,
+        name="中国工作日 09:00-18:00",
+        timezone="Asia/Shanghai",
+        weekly={day: list(NINE_TO_SIX) for day in WEEKDAYS[:5]},
+        holidays=holidays,
+        makeup_workdays=makeup,
+        makeup_hours=list(NINE_TO_SIX),
+        holidays_known_until=date(last_year, 12, 31).isoformat(),
+    )
+
+
+Interval = tuple[datetime, datetime]
+_MAX_IDLE_DAYS = 400  # a calendar with no working time for this long cannot give a due time
+
+
+class Schedule:
+    """Working intervals of a calendar in UTC (compiled once per calendar version)."""
+
+    def __init__(self, calendar: BusinessCalendar | None) -> None:
+        self.calendar = calendar
+        if calendar is None:
+            return
+        self.zone = ZoneInfo(calendar.timezone)
+        self.weekly = [[(_minutes(s.start), _minutes(s.end)) for s in calendar.weekly.get(day, [])] for day in WEEKDAYS]  # type: ignore[call-overload]
+        self.holidays = frozenset(date.fromisoformat(d) for d in calendar.holidays)
+        self.makeup = frozenset(date.fromisoformat(d) for d in calendar.makeup_workdays)
+        self.makeup_spans = [(_minutes(s.start), _minutes(s.end)) for s in calendar.makeup_hours]
+
+    @property
+    def always(self) -> bool:
+        return self.calendar is None
+
+    def spans_on(self, day: date) -> list[tuple[int, int]]:
+        """Working minutes-of-day of a local date."""
+        if day in self.holidays:
+            return []
+        if day in self.makeup:
+            return self.makeup_spans
+        return self.weekly[day.weekday()]
+
+    def _local(self, day: date, minute: int) -> datetime:
+        if minute >= 1440:
+            return datetime.combine(day + timedelta(days=1), time(0), self.zone).astimezone(UTC)
+        return datetime.combine(day, time(minute // 60, minute % 60), self.zone).astimezone(UTC)
+
+    def intervals_from(self, start: datetime) -> Iterator[Interval]:
+        """Working intervals ending after ``start`` in time order, the first clipped to begin at it."""
+        if self.always:
+            day = datetime(start.year, start.month, start.day, tzinfo=UTC)
+            while True:
+                a, day = max(day, start), day + timedelta(days=1)
+                yield a, day
+        day = start.astimezone(self.zone).date()
+        idle = 0
+        while True:
+            spans = self.spans_on(day)
+            idle = 0 if spans else idle + 1
+            if idle > _MAX_IDLE_DAYS:
+                raise ValueError(f"calendar {self.calendar.calendar_id} has no working time after {day}")  # type: ignore[union-attr]
+            for s, e in spans:
+                a, b = self._local(day, s), self._local(day, e)
+                if b > start:
+                    yield max(a, start), b
+            day += timedelta(days=1)
+
+
+ALWAYS = Schedule(None)
+"""24×7: calendar-time targets."""
+
+
+@lru_cache(maxsize=64)
+def _compiled(calendar_json: str) -> Schedule:
+    return Schedule(BusinessCalendar.model_validate_json(calendar_json))
+
+
+def schedule_of(calendar: BusinessCalendar) -> Schedule:
+    return _compiled(calendar.model_dump_json())
+
+
+def normalise(intervals: Sequence[Interval]) -> list[Interval]:
+    """Sorted, merged, non-empty intervals."""
+    out: list[Interval] = []
+    for a, b in sorted(i for i in intervals if i[1] > i[0]):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _minus(interval: Interval, excluded: list[Interval]) -> Iterator[Interval]:
+    a, b = interval
+    for x, y in excluded:
+        if y <= a:
+            continue
+        if x >= b:
+            break
+        if x > a:
+            yield a, x
+        a = max(a, y)
+        if a >= b:
+            return
+    if a < b:
+        yield a, b
+
+
+def advance(start: datetime, amount: timedelta, schedule: Schedule, excluded: Sequence[Interval] = ()) -> datetime:
+    """The instant at which ``amount`` of counted time has passed since ``start``: working time of the
+    schedule, minus the ``excluded`` (paused) intervals. Exact to the microsecond; a due time falls at
+    the end of a working interval rather than at the start of the next one."""
+    if start.tzinfo is None:
+        raise ValueError("SLA times are timezone-aware UTC")
+    if amount <= timedelta(0):
+        raise ValueError("an SLA target is a positive amount of time")
+    skip = normalise(excluded)
+    remaining = amount
+    for interval in schedule.intervals_from(start):
+        for a, b in _minus(interval, skip):
+            if remaining <= b - a:
+                return a + remaining
+            remaining -= b - a
+    raise AssertionError("unreachable")  # pragma: no cover - intervals_from never ends
+
+
+def counted(start: datetime, end: datetime, schedule: Schedule, excluded: Sequence[Interval] = ()) -> timedelta:
+    """Counted time between two instants (working time of the schedule, outside ``excluded``)."""
+    total = timedelta(0)
+    if end <= start:
+        return total
+    skip = normalise(excluded)
+    for a, b in schedule.intervals_from(start):
+        if a >= end:
+            break
+        for x, y in _minus((a, min(b, end)), skip):
+            total += y - x
+    return total
+
+
+def instant(at: datetime) -> datetime:
+    """A UTC time at MongoDB's millisecond precision, so a clock recomputed from stored values equals
+    the one computed from the events."""
+    return at.astimezone(UTC).replace(microsecond=at.microsecond // 1000 * 1000)
+
+
+def due_at(start: datetime, minutes: int, schedule: Schedule = ALWAYS, excluded: Sequence[Interval] = ()) -> datetime:
+    """``minutes`` of SLA time after ``start`` (calendar time by default)."""
+    return advance(start, timedelta(minutes=minutes), schedule, excluded)
+
+
+# ============================================================================= the policy
+class Target(BaseModel):
+    """One SLA target: minutes of calendar time (24×7) or of business time (the calendar's hours)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    minutes: int = Field(gt=0, le=525_600)
+    business: bool = Field(default=False, description="Count only the business calendar's working time.")
+
+
+class PolicyRule(BaseModel):
+    """A cell of the matrix: priority, optionally narrowed by channel, customer tier and category. The
+    most specific matching rule wins (ties: the first listed)."""
 
     model_config = ConfigDict(frozen=True)
 
     priority: Priority
-    first_response_minutes: int = Field(gt=0, le=525_600, description="Default for channels not listed below.")
-    resolution_minutes: int = Field(gt=0, le=525_600)
-    channel_first_response: list[ChannelTarget] = Field(default_factory=list)
+    channel: Channel | None = None
+    customer_tier: CustomerTier | None = None
+    category: Category | None = None
+    first_response: Target
+    resolution: Target
+    calendar_id: CalendarId | None = Field(default=None, description="Overrides the policy's calendar for this rule.")
 
-    def first_response_for(self, channel: Channel | None) -> int:
-        """The channel's own target when the policy names one, else the priority default (also used
-        while the channel is still unknown)."""
-        return next(
-            (t.first_response_minutes for t in self.channel_first_response if t.channel == channel),
-            self.first_response_minutes,
+    @property
+    def specificity(self) -> int:
+        return sum(v is not None for v in (self.channel, self.customer_tier, self.category))
+
+    def key(self) -> tuple[Any, ...]:
+        return (self.priority, self.channel, self.customer_tier, self.category)
+
+    def matches(self, priority: Priority, channel: Channel | None, tier: CustomerTier | None,
+                category: Category | None) -> bool:
+        return (
+            self.priority == priority
+            and (self.channel is None or self.channel == channel)
+            and (self.customer_tier is None or self.customer_tier == tier)
+            and (self.category is None or self.category == category)
         )
 
 
-class SlaPolicy(BaseModel):
-    """A versioned SLA policy. Versions are immutable: a clock keeps the version it started under."""
+class WarningRule(BaseModel):
+    """When to warn: a lead time before the deadline (capped at half the target, so a 15-minute
+    target is not warned about at its start), or once a percentage of the target has elapsed."""
 
     model_config = ConfigDict(frozen=True)
 
-    version: int = Field(ge=1)
+    lead_minutes: int | None = Field(default=60, gt=0, le=10_080)
+    percent: int | None = Field(default=None, ge=1, le=99, description="Warn when this % of the target elapsed.")
+
+    @model_validator(mode="after")
+    def _one(self) -> WarningRule:
+        if (self.lead_minutes is None) == (self.percent is None):
+            raise ValueError("set exactly one of lead_minutes and percent")
+        return self
+
+    def warn_after(self, target: timedelta) -> timedelta:
+        """Counted time after which the warning is due."""
+        if self.percent is not None:
+            after = target * self.percent / 100
+        else:
+            after = target - min(timedelta(minutes=self.lead_minutes or 0), target / 2)
+        return max(timedelta(seconds=1), timedelta(seconds=int(after.total_seconds())))
+
+
+class PolicyBody(BaseModel):
+    """The editable content of a policy (what an admin drafts)."""
+
+    model_config = ConfigDict(frozen=True)
+
     name: str = Field(min_length=1, max_length=100)
     description: str = Field(default="", max_length=2000)
     default_priority: Priority = Field(default=Priority.P3, description="What a ticket runs on before classification.")
-    warning_lead_minutes: int = Field(gt=0, le=10_080, description="Warn this long before a deadline (scanner).")
+    calendar_id: CalendarId = DEFAULT_CALENDAR_ID
+    warning: WarningRule = Field(default_factory=WarningRule)
     acknowledge_within_minutes: int = Field(gt=0, le=1440, description="Unconfirmed assignment → supervisor.")
-    targets: list[PriorityTarget]
+    pause_statuses: list[TicketStatus] = Field(
+        default_factory=lambda: [TicketStatus.PENDING_CUSTOMER],
+        description="Ticket statuses that pause the resolution clock (leaving them resumes it).",
+    )
+    rules: list[PolicyRule] = Field(min_length=4, max_length=500)
+
+    @field_validator("pause_statuses")
+    @classmethod
+    def _pausable(cls, value: list[TicketStatus]) -> list[TicketStatus]:
+        lifecycle = {TicketStatus.RESOLVED, TicketStatus.CLOSED, TicketStatus.REOPENED}
+        if lifecycle & set(value):
+            raise ValueError("resolved/closed/reopened already stop and resume the clock")
+        return sorted(set(value))
 
     @model_validator(mode="after")
-    def _complete_and_ordered(self) -> SlaPolicy:
-        """One target per priority, and a more urgent priority never has a looser target."""
-        if sorted(t.priority.rank for t in self.targets) != [p.rank for p in Priority]:
-            raise ValueError("a policy needs exactly one target per priority P1…P4")
-        ordered = sorted(Priority, key=lambda p: p.rank)
-        for channel in [None, *Channel]:
-            first = [self.first_response_minutes(p, channel) for p in ordered]
-            if first != sorted(first):
-                raise ValueError(f"first-response targets must not loosen with urgency (channel {channel})")
-        resolution = [self.resolution_minutes(p) for p in ordered]
-        if resolution != sorted(resolution):
-            raise ValueError("resolution targets must not loosen with urgency")
+    def _complete(self) -> PolicyBody:
+        """A default rule (no narrowing) per priority, no duplicate cells, and a more urgent priority
+        never has a looser default target of the same kind."""
+        keys = [r.key() for r in self.rules]
+        if len(keys) != len(set(keys)):
+            raise ValueError("two rules for the same matrix cell")
+        defaults = {r.priority: r for r in self.rules if r.specificity == 0}
+        if set(defaults) != set(Priority):
+            raise ValueError("a policy needs a default rule (no channel/tier/category) for each priority P1…P4")
+        ordered = [defaults[p] for p in sorted(Priority, key=lambda p: p.rank)]
+        for attr in ("first_response", "resolution"):
+            for a, b in zip(ordered, ordered[1:], strict=False):
+                ta, tb = getattr(a, attr), getattr(b, attr)
+                if ta.business == tb.business and ta.minutes > tb.minutes:
+                    raise ValueError(f"{attr} targets must not loosen with urgency ({a.priority} vs {b.priority})")
         return self
 
-    def target(self, priority: Priority) -> PriorityTarget:
-        return next(t for t in self.targets if t.priority == priority)
+    def calendar_ids(self) -> set[str]:
+        return {self.calendar_id} | {r.calendar_id for r in self.rules if r.calendar_id}
 
-    def first_response_minutes(self, priority: Priority, channel: Channel | None) -> int:
-        return self.target(priority).first_response_for(channel)
 
-    def resolution_minutes(self, priority: Priority) -> int:
-        return self.target(priority).resolution_minutes
+class SlaPolicy(PolicyBody):
+    """A versioned SLA policy. Versions are immutable once active: a clock keeps the version it
+    started under."""
 
+    version: int = Field(ge=1)
+
+    def rule_for(self, priority: Priority, channel: Channel | None = None, tier: CustomerTier | None = None,
+                 category: Category | None = None) -> PolicyRule:
+        candidates = [r for r in self.rules if r.matches(priority, channel, tier, category)]
+        return max(candidates, key=lambda r: r.specificity)  # max keeps the first of equals
+
+    def first_response_minutes(self, priority: Priority, channel: Channel | None = None) -> int:
+        return self.rule_for(priority, channel).first_response.minutes
+
+    def resolution_minutes(self, priority: Priority, channel: Channel | None = None) -> int:
+        return self.rule_for(priority, channel).resolution.minutes
+
+
+def _rule(priority: Priority, first: Target, resolution: Target, **narrow: Any) -> PolicyRule:
+    return PolicyRule(priority=priority, first_response=first, resolution=resolution, **narrow)
+
+
+_H = 60
+_BUSINESS_DAY = 9 * _H  # the default calendar's working day, 09:00–18:00
 
 POLICY_V1 = SlaPolicy(
     version=1,
     name="标准响应时间 v1",
-    description="Seed 004 response-time standard; warning lead and acknowledgement limit from seed 000.",
+    description=(
+        "Seed 004 response-time standard: P1 15 min (phone) / 10 min (online chat) first response, "
+        "4 h resolution; P2 2 h / 24 h; P3 8 business hours / 3 business days; P4 3 / 5 business days. "
+        "Warning 1 h before a deadline and unconfirmed assignment after 10 min (seed 000)."
+    ),
     default_priority=Priority.P3,
-    warning_lead_minutes=60,
+    calendar_id=DEFAULT_CALENDAR_ID,
+    warning=WarningRule(lead_minutes=60),
     acknowledge_within_minutes=10,
-    targets=[
-        PriorityTarget(
-            priority=Priority.P1,
-            first_response_minutes=15,
-            resolution_minutes=4 * 60,
-            channel_first_response=[
-                ChannelTarget(channel=Channel.PHONE, first_response_minutes=15),
-                ChannelTarget(channel=Channel.ONLINE_CHAT, first_response_minutes=10),
-            ],
-        ),
-        PriorityTarget(priority=Priority.P2, first_response_minutes=2 * 60, resolution_minutes=24 * 60),
-        PriorityTarget(priority=Priority.P3, first_response_minutes=8 * 60, resolution_minutes=72 * 60),
-        PriorityTarget(priority=Priority.P4, first_response_minutes=24 * 60, resolution_minutes=168 * 60),
+    rules=[
+        _rule(Priority.P1, Target(minutes=15), Target(minutes=4 * _H)),
+        _rule(Priority.P1, Target(minutes=15), Target(minutes=4 * _H), channel=Channel.PHONE),
+        _rule(Priority.P1, Target(minutes=10), Target(minutes=4 * _H), channel=Channel.ONLINE_CHAT),
+        _rule(Priority.P2, Target(minutes=2 * _H), Target(minutes=24 * _H)),
+        _rule(Priority.P3, Target(minutes=8 * _H, business=True), Target(minutes=3 * _BUSINESS_DAY, business=True)),
+        _rule(Priority.P4, Target(minutes=3 * _BUSINESS_DAY, business=True),
+              Target(minutes=5 * _BUSINESS_DAY, business=True)),
     ],
 )
 
 
-# ----------------------------------------------------------------------------- time
-def instant(at: datetime) -> datetime:
-    """A UTC time at MongoDB's millisecond precision, so a clock recomputed from stored values equals
-    the one computed from the events."""
-    return at.replace(microsecond=at.microsecond // 1000 * 1000)
-
-
-def due_at(start: datetime, minutes: int) -> datetime:
-    """The one place a due time is computed: ``minutes`` of SLA time after ``start``.
-
-    v1 counts wall-clock time (24×7). Business hours, holidays and pauses will come in here as a
-    calendar argument; every due time of the service goes through this function."""
-    if start.tzinfo is None:
-        raise ValueError("SLA times are timezone-aware UTC")
-    if minutes <= 0:
-        raise ValueError("an SLA target is a positive number of minutes")
-    return start + timedelta(minutes=minutes)
-
-
-# ----------------------------------------------------------------------------- the clock
+# ============================================================================= the clock
 class ClockStatus(StrEnum):
     RUNNING = "running"
+    PAUSED = "paused"
     RESOLVED = "resolved"
     CLOSED = "closed"
 
 
 PrioritySource = Literal["default", "assignment", "classification"]
+MarkKind = Literal["pause", "active", "resolved", "reopened", "closed"]
+_STOPS = {"pause", "resolved", "closed"}
+_MARK_ORDER = {"active": 0, "reopened": 1, "pause": 2, "resolved": 3, "closed": 4}
+
+
+class Mark(BaseModel):
+    """A time-stamped lifecycle fact that stops or resumes the resolution clock."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: UtcDatetime
+    kind: MarkKind
+
+
+class OverdueReason(BaseModel):
+    """Why a breached ticket ran late (seed 004: 信息不全 / 流程复杂 / 资源不足 …), for reporting."""
+
+    reason_id: str
+    target: SlaTarget | None = None
+    code: OverdueReasonCode
+    note: str = Field(default="", max_length=500)
+    recorded_by: str
+    recorded_at: UtcDatetime
 
 
 class Clock(BaseModel):
-    """The SLA clock of one ticket. Dues are always derived from (started_at, priority, channel,
-    policy_version) by :func:`with_dues`; the other times record what happened and when."""
+    """The SLA clock of one ticket. Derived fields (targets, dues, warnings, status, next check) are
+    always recomputed from the recorded facts by :func:`evaluate`."""
 
     ticket_id: str
     ticket_no: str
     correlation_id: str
     channel: Channel | None = Field(default=None, description="Unknown until ticket.created/classified.")
+    customer_tier: CustomerTier | None = None
+    category: Category | None = None
+    team: str | None = None
     priority: Priority = Priority.P3
     priority_source: PrioritySource = "default"
     priority_at: UtcDatetime | None = Field(default=None, description="Time of the event the priority came from.")
@@ -186,12 +549,26 @@ class Clock(BaseModel):
     provisional: bool = Field(
         default=False, description="True until ticket.created is seen; started_at is then the earliest time known."
     )
+    # --- derived by evaluate()
+    calendar_id: str | None = None
+    first_response_target: Target | None = None
+    resolution_target: Target | None = None
     first_response_due: UtcDatetime
-    resolution_due: UtcDatetime
+    resolution_due: UtcDatetime = Field(description="While paused: the due as it stood; resuming moves it later.")
+    first_response_warning_at: UtcDatetime | None = None
+    resolution_warning_at: UtcDatetime | None = None
+    first_response_at: UtcDatetime | None = Field(default=None, description="Acknowledgement or answer, the earlier.")
+    first_response_met: bool | None = None
+    resolution_met: bool | None = None
+    paused_seconds: int = Field(default=0, ge=0, description="Wall-clock time the resolution clock stood still.")
+    paused_since: UtcDatetime | None = None
+    next_check_at: UtcDatetime | None = Field(default=None, description="Earliest pending alarm.")
+    # --- facts
     agent_id: str | None = None
     assigned_at: UtcDatetime | None = None
     acknowledged_at: UtcDatetime | None = None
     acknowledged_by: str | None = None
+    first_acknowledged_at: UtcDatetime | None = None
     first_responded_at: UtcDatetime | None = None
     resolved_at: UtcDatetime | None = None
     closed_at: UtcDatetime | None = None
@@ -199,44 +576,256 @@ class Clock(BaseModel):
     status: ClockStatus = ClockStatus.RUNNING
     status_at: UtcDatetime | None = Field(default=None, description="Time of the event that set the status.")
     reopen_count: int = Field(default=0, ge=0)
+    marks: list[Mark] = Field(default_factory=list)
+    # --- alarms
+    alarms: list[str] = Field(default_factory=list, description="Alarms already raised (never raised twice).")
+    breach_count: int = Field(default=0, ge=0)
+    escalation_count: int = Field(default=0, ge=0)
+    overdue_reasons: list[OverdueReason] = Field(default_factory=list)
 
 
-def with_dues(clock: Clock, policy: SlaPolicy) -> Clock:
-    """Recompute both due times from the start: time already elapsed keeps counting."""
+Calendars = Mapping[str, Schedule]
+_DEFAULT_SCHEDULES: dict[str, Schedule] = {}
+
+
+def default_schedules() -> dict[str, Schedule]:
+    if not _DEFAULT_SCHEDULES:
+        _DEFAULT_SCHEDULES[DEFAULT_CALENDAR_ID] = schedule_of(china_calendar())
+    return _DEFAULT_SCHEDULES
+
+
+@dataclass(frozen=True)
+class Fold:
+    stops: list[Interval]  # closed intervals during which the resolution clock stood still
+    open_stop: Mark | None  # the stop still in force
+    status: ClockStatus
+    status_at: datetime | None
+
+
+def fold_marks(marks: Sequence[Mark]) -> Fold:
+    """Replay the marks in time order: pause/resolved/closed stop the resolution clock, active and
+    reopened resume it. The same set of marks gives the same result in any arrival order."""
+    stops: list[Interval] = []
+    stop: Mark | None = None
+    changed: datetime | None = None
+    for mark in sorted(set(marks), key=lambda m: (m.at, _MARK_ORDER[m.kind])):
+        if mark.kind in _STOPS:
+            if stop is None:
+                stop, changed = mark, mark.at
+            elif _MARK_ORDER[mark.kind] > _MARK_ORDER[stop.kind]:
+                stop, changed = Mark(at=stop.at, kind=mark.kind), mark.at  # still stopped, a stronger reason
+        elif stop is not None and not (stop.kind in ("resolved", "closed") and mark.kind == "active"):
+            stops.append((stop.at, mark.at))
+            stop, changed = None, mark.at
+    status = ClockStatus.RUNNING
+    if stop is not None:
+        status = {"pause": ClockStatus.PAUSED, "resolved": ClockStatus.RESOLVED, "closed": ClockStatus.CLOSED}[stop.kind]
+    return Fold(stops, stop, status, changed)
+
+
+def evaluate(clock: Clock, policy: SlaPolicy, calendars: Calendars | None = None) -> Clock:
+    """Recompute every derived field from the facts: the matched rule, both dues (business time and
+    pauses included), warning times, status, met flags and the next alarm time."""
     if clock.policy_version != policy.version:
         raise ValueError(f"clock runs on policy v{clock.policy_version}, not v{policy.version}")
-    return clock.model_copy(
+    calendars = default_schedules() if calendars is None else calendars
+    rule = policy.rule_for(clock.priority, clock.channel, clock.customer_tier, clock.category)
+    calendar_id = rule.calendar_id or policy.calendar_id
+    if calendar_id not in calendars and (rule.first_response.business or rule.resolution.business):
+        raise CalendarMissing(f"business calendar {calendar_id!r} is not in the store")
+    cal = calendars.get(calendar_id, ALWAYS)
+    fr_sched = cal if rule.first_response.business else ALWAYS
+    res_sched = cal if rule.resolution.business else ALWAYS
+    fold = fold_marks(clock.marks)
+    fr_amount, res_amount = timedelta(minutes=rule.first_response.minutes), timedelta(minutes=rule.resolution.minutes)
+    start = clock.started_at
+    fr_due = advance(start, fr_amount, fr_sched)
+    res_due = advance(start, res_amount, res_sched, fold.stops)
+    fr_warn = advance(start, policy.warning.warn_after(fr_amount), fr_sched)
+    res_warn = advance(start, policy.warning.warn_after(res_amount), res_sched, fold.stops)
+    first = min((t for t in (clock.first_responded_at, clock.first_acknowledged_at) if t is not None), default=None)
+    res_met = None
+    if fold.status in (ClockStatus.RESOLVED, ClockStatus.CLOSED) and clock.resolved_at is not None:
+        res_met = clock.resolved_at <= res_due
+    paused = sum(((b - a) for a, b in fold.stops), timedelta(0))
+    updated = clock.model_copy(
         update={
-            "first_response_due": due_at(clock.started_at, policy.first_response_minutes(clock.priority, clock.channel)),
-            "resolution_due": due_at(clock.started_at, policy.resolution_minutes(clock.priority)),
+            "calendar_id": calendar_id,
+            "first_response_target": rule.first_response,
+            "resolution_target": rule.resolution,
+            "first_response_due": fr_due,
+            "resolution_due": res_due,
+            "first_response_warning_at": fr_warn,
+            "resolution_warning_at": res_warn,
+            "first_response_at": first,
+            "first_response_met": None if first is None else first <= fr_due,
+            "resolution_met": res_met,
+            "paused_seconds": int(paused.total_seconds()),
+            "paused_since": fold.open_stop.at if fold.open_stop and fold.open_stop.kind == "pause" else None,
+            "status": fold.status,
+            "status_at": fold.status_at,
         }
     )
+    pending = pending_alarms(updated, policy)
+    return updated.model_copy(update={"next_check_at": min((a.at for a in pending), default=None)})
 
 
+# ============================================================================= alarms
+@dataclass(frozen=True)
+class Alarm:
+    key: str
+    kind: Literal["warning", "breached", "unacknowledged"]
+    at: datetime
+    target: SlaTarget | None = None
+    deadline: datetime | None = None
+
+
+def _ack_key(assigned_at: datetime) -> str:
+    return f"unacknowledged:{assigned_at.isoformat()}"
+
+
+def pending_alarms(clock: Clock, policy: SlaPolicy) -> list[Alarm]:
+    """Alarms not raised yet that still apply, whatever their time."""
+    out: list[Alarm] = []
+    live = clock.status in (ClockStatus.RUNNING, ClockStatus.PAUSED)
+    if live and clock.first_response_at is None:
+        t = SlaTarget.FIRST_RESPONSE
+        out.append(Alarm(f"{t}.warning", "warning", clock.first_response_warning_at or clock.first_response_due, t,
+                         clock.first_response_due))
+        out.append(Alarm(f"{t}.breached", "breached", clock.first_response_due, t, clock.first_response_due))
+    if clock.status == ClockStatus.RUNNING:
+        t = SlaTarget.RESOLUTION
+        out.append(Alarm(f"{t}.warning", "warning", clock.resolution_warning_at or clock.resolution_due, t,
+                         clock.resolution_due))
+        out.append(Alarm(f"{t}.breached", "breached", clock.resolution_due, t, clock.resolution_due))
+    if (
+        live and clock.assigned_at is not None and clock.agent_id is not None and clock.acknowledged_at is None
+        and (clock.first_responded_at is None or clock.first_responded_at < clock.assigned_at)
+    ):
+        out.append(Alarm(_ack_key(clock.assigned_at), "unacknowledged",
+                         clock.assigned_at + timedelta(minutes=policy.acknowledge_within_minutes)))
+    fired = set(clock.alarms)
+    return [a for a in out if a.key not in fired]
+
+
+def _event_id(clock: Clock, key: str) -> Any:
+    """Deterministic id of an alarm's event: a retried scan republishes the same event id."""
+    return uuid5(NAMESPACE_URL, f"sla-monitor/{clock.ticket_id}/{key}")
+
+
+def fire(clock: Clock, policy: SlaPolicy, now: datetime) -> tuple[Clock, list[Event]]:
+    """Raise every alarm due at ``now`` once: a warning before its deadline, a breach at it (the warning
+    is then skipped), an unconfirmed assignment, and an escalation for a breached P1 or a second breach."""
+    due = [a for a in pending_alarms(clock, policy) if a.at <= now]
+    if not due:
+        return clock, []
+    fired, events = list(clock.alarms), []
+    breached = {a.target for a in due if a.kind == "breached"}
+    breach_count, escalations = clock.breach_count, clock.escalation_count
+    ref = {"ticket_id": clock.ticket_id, "ticket_no": clock.ticket_no}
+    common = {"correlation_id": clock.correlation_id, "producer": PRODUCER, "occurred_at": now}
+    for alarm in sorted(due, key=lambda a: (a.at, a.kind != "warning")):
+        fired.append(alarm.key)
+        if alarm.kind == "warning":
+            if alarm.target in breached:
+                continue  # the deadline has passed as well: the breach says it
+            assert alarm.deadline is not None and alarm.target is not None
+            events.append(SlaWarning.new(
+                SlaWarningPayload(**ref, target=alarm.target, deadline=alarm.deadline, priority=clock.priority,
+                                  policy_version=clock.policy_version, agent_id=clock.agent_id,
+                                  remaining_seconds=max(0, int((alarm.deadline - now).total_seconds()))),
+                event_id=_event_id(clock, alarm.key), **common))
+        elif alarm.kind == "breached":
+            assert alarm.deadline is not None and alarm.target is not None
+            breach_count += 1
+            events.append(SlaBreached.new(
+                SlaBreachedPayload(**ref, target=alarm.target, deadline=alarm.deadline, priority=clock.priority,
+                                   policy_version=clock.policy_version, agent_id=clock.agent_id,
+                                   overdue_seconds=max(0, int((now - alarm.deadline).total_seconds())),
+                                   breach_count=breach_count),
+                event_id=_event_id(clock, alarm.key), **common))
+            if clock.priority == Priority.P1 or breach_count >= 2:
+                escalations += 1
+                reason = (f"{alarm.target.value} deadline {alarm.deadline.isoformat()} breached "
+                          f"({clock.priority.value}, breach {breach_count})")
+                events.append(TicketEscalated.new(
+                    TicketEscalatedPayload(**ref, level=min(escalations, 3), reason=reason, target=alarm.target,
+                                           escalated_at=now),
+                    event_id=_event_id(clock, f"escalated.{escalations}"), **common))
+        else:
+            assert clock.assigned_at is not None and clock.agent_id is not None
+            events.append(AssignmentUnacknowledged.new(
+                AssignmentUnacknowledgedPayload(**ref, agent_id=clock.agent_id, assigned_at=clock.assigned_at,
+                                                waited_seconds=max(0, int((now - clock.assigned_at).total_seconds()))),
+                event_id=_event_id(clock, alarm.key), **common))
+    updated = clock.model_copy(update={"alarms": fired, "breach_count": breach_count, "escalation_count": escalations})
+    pending = pending_alarms(updated, policy)
+    return updated.model_copy(update={"next_check_at": min((a.at for a in pending), default=None)}), events
+
+
+# ============================================================================= overdue reasons
+OVERDUE_LABELS: dict[OverdueReasonCode, str] = {
+    OverdueReasonCode.INCOMPLETE_INFORMATION: "信息不全",
+    OverdueReasonCode.COMPLEX_PROCESS: "流程复杂",
+    OverdueReasonCode.INSUFFICIENT_RESOURCES: "资源不足",
+    OverdueReasonCode.PRIORITY_MISJUDGED: "优先级判断不准",
+    OverdueReasonCode.CUSTOMER_UNREACHABLE: "客户无法联系",
+    OverdueReasonCode.SYSTEM_ISSUE: "系统操作繁琐或故障",
+    OverdueReasonCode.OTHER: "其他",
+}
+
+
+class NotBreached(ValueError):
+    """An overdue reason for a ticket (or target) that never breached."""
+
+
+def record_overdue_reason(
+    clock: Clock, *, reason_id: str, code: OverdueReasonCode, target: SlaTarget | None, note: str, staff_id: str,
+    now: datetime,
+) -> tuple[Clock, Event]:
+    """Record why a breached ticket ran late; the event carries it to reporting. ``note`` must already
+    be redacted of personal data."""
+    breached = {SlaTarget(k.split(".")[0]) for k in clock.alarms if k.endswith(".breached")}
+    if not breached:
+        raise NotBreached(f"ticket {clock.ticket_no} has not breached an SLA target")
+    if target is not None and target not in breached:
+        raise NotBreached(f"ticket {clock.ticket_no} has not breached its {target.value} target")
+    reason = OverdueReason(reason_id=reason_id, target=target, code=code, note=note, recorded_by=staff_id,
+                           recorded_at=instant(now))
+    event = SlaOverdueReasonRecorded.new(
+        SlaOverdueReasonRecordedPayload(
+            ticket_id=clock.ticket_id, ticket_no=clock.ticket_no, reason_id=reason_id, target=target, code=code,
+            label=OVERDUE_LABELS[code], note=note, priority=clock.priority, policy_version=clock.policy_version,
+            agent_id=clock.agent_id, recorded_by=staff_id, recorded_at=reason.recorded_at,
+        ),
+        correlation_id=clock.correlation_id, producer=PRODUCER, occurred_at=reason.recorded_at,
+        event_id=uuid5(NAMESPACE_URL, f"sla-monitor/{clock.ticket_id}/overdue/{reason_id}"),
+    )
+    return clock.model_copy(update={"overdue_reasons": [*clock.overdue_reasons, reason]}), event
+
+
+# ============================================================================= opening and appliers
 def _new_clock(
     *, ticket_id: str, ticket_no: str, correlation_id: str, started_at: datetime, channel: Channel | None,
-    provisional: bool, policy: SlaPolicy,
+    provisional: bool, policy: SlaPolicy, tier: CustomerTier | None = None,
 ) -> Clock:
     start = instant(started_at)
-    clock = Clock(
-        ticket_id=ticket_id, ticket_no=ticket_no, correlation_id=correlation_id, channel=channel,
+    return Clock(
+        ticket_id=ticket_id, ticket_no=ticket_no, correlation_id=correlation_id, channel=channel, customer_tier=tier,
         priority=policy.default_priority, policy_version=policy.version, started_at=start, provisional=provisional,
         first_response_due=start, resolution_due=start,
     )
-    return with_dues(clock, policy)
 
 
 def open_clock(p: TicketCreatedPayload, *, correlation_id: str, policy: SlaPolicy) -> Clock:
     """A ticket's clock starts when the ticket was created, on the policy's default priority (P3)."""
     return _new_clock(
         ticket_id=p.ticket_id, ticket_no=p.ticket_no, correlation_id=correlation_id, started_at=p.created_at,
-        channel=p.channel, provisional=False, policy=policy,
+        channel=p.channel, provisional=False, policy=policy, tier=p.customer_tier,
     )
 
 
-def provisional_clock(
-    ticket_id: str, ticket_no: str, *, correlation_id: str, at: datetime, policy: SlaPolicy
-) -> Clock:
+def provisional_clock(ticket_id: str, ticket_no: str, *, correlation_id: str, at: datetime, policy: SlaPolicy) -> Clock:
     """A clock for a ticket whose ``ticket.created`` has not arrived yet (events out of order): it
     starts at the earliest time known so far and ``ticket.created`` corrects it when it comes."""
     return _new_clock(
@@ -252,10 +841,17 @@ def _seen(clock: Clock, at: datetime) -> Clock:
     return clock
 
 
-def reprioritise(clock: Clock, priority: Priority, policy: SlaPolicy) -> Clock:
+def _mark(clock: Clock, at: datetime, kind: MarkKind) -> Clock:
+    mark = Mark(at=at, kind=kind)
+    if mark in clock.marks:
+        return clock
+    return clock.model_copy(update={"marks": sorted([*clock.marks, mark], key=lambda m: (m.at, _MARK_ORDER[m.kind]))})
+
+
+def reprioritise(clock: Clock, priority: Priority, policy: SlaPolicy, calendars: Calendars | None = None) -> Clock:
     """A new priority recomputes both dues from the original start (elapsed time is kept, the clock
     is not restarted): a P3 ticket raised to P1 after 20 minutes is already 5 minutes late."""
-    return with_dues(clock.model_copy(update={"priority": priority}), policy)
+    return evaluate(clock.model_copy(update={"priority": priority}), policy, calendars)
 
 
 _SOURCE_RANK: dict[PrioritySource, int] = {"default": 0, "assignment": 1, "classification": 2}
@@ -269,76 +865,69 @@ def _priority_wins(clock: Clock, source: PrioritySource, at: datetime) -> bool:
     return clock.priority_at is None or at >= clock.priority_at
 
 
-def _take_priority(
-    clock: Clock, priority: Priority, source: PrioritySource, at: datetime, policy: SlaPolicy
-) -> Clock:
-    if not _priority_wins(clock, source, at):
-        return clock
-    return reprioritise(clock.model_copy(update={"priority_source": source, "priority_at": at}), priority, policy)
+def _take(clock: Clock, source: PrioritySource, at: datetime, **fields: Any) -> Clock:
+    if _priority_wins(clock, source, at):
+        return clock.model_copy(update={**fields, "priority_source": source, "priority_at": at})
+    return clock
 
 
-# ----------------------------------------------------------------------------- appliers
-def apply_created(clock: Clock, p: TicketCreatedPayload, policy: SlaPolicy) -> Clock:
+def apply_created(clock: Clock, p: TicketCreatedPayload) -> Clock:
     """``ticket.created`` after other events: it fixes channel, number and start (the earliest time
     known, normally the creation time)."""
     at = instant(p.created_at)
-    updated = clock.model_copy(
+    return clock.model_copy(
         update={
             "ticket_no": p.ticket_no, "channel": p.channel, "provisional": False,
+            "customer_tier": clock.customer_tier or p.customer_tier,
             "started_at": min(clock.started_at, at) if clock.provisional else clock.started_at,
         }
     )
-    return with_dues(updated, policy)
 
 
-def apply_classified(clock: Clock, p: TicketClassifiedPayload, policy: SlaPolicy) -> Clock:
-    """The classification sets the priority (newest classification wins: manual corrections come later)."""
+def apply_classified(clock: Clock, p: TicketClassifiedPayload) -> Clock:
+    """The classification sets priority, category and tier (newest classification wins: manual
+    corrections come later); the dues are recomputed from the start."""
     at = instant(p.classified_at)
     clock = _seen(clock, at)
     if clock.channel is None:
         clock = clock.model_copy(update={"channel": p.channel})
-    return with_dues(_take_priority(clock, p.priority, "classification", at, policy), policy)
+    return _take(clock, "classification", at, priority=p.priority, category=p.category, customer_tier=p.customer_tier)
 
 
-def apply_assigned(clock: Clock, p: TicketAssignedPayload, policy: SlaPolicy) -> Clock:
+def apply_assigned(clock: Clock, p: TicketAssignedPayload) -> Clock:
     """The newest assignment names the agent; an acknowledgement older than it belonged to an
     earlier assignment and no longer counts (the 10-minute confirmation starts again)."""
     at = instant(p.assigned_at)
-    clock = _take_priority(_seen(clock, at), p.priority, "assignment", at, policy)
+    clock = _take(_seen(clock, at), "assignment", at, priority=p.priority)
     if clock.assigned_at is None or at >= clock.assigned_at:
-        update: dict[str, Any] = {"agent_id": p.agent_id, "assigned_at": at}
+        update: dict[str, Any] = {"agent_id": p.agent_id, "assigned_at": at, "team": p.team}
         if clock.acknowledged_at is not None and clock.acknowledged_at < at:
             update.update(acknowledged_at=None, acknowledged_by=None)
         clock = clock.model_copy(update=update)
-    return with_dues(clock, policy)
+    return clock
 
 
-def apply_acknowledged(clock: Clock, p: TicketAcknowledgedPayload, policy: SlaPolicy) -> Clock:
+def apply_acknowledged(clock: Clock, p: TicketAcknowledgedPayload) -> Clock:
     """确认接单: the newest acknowledgement not older than the current assignment is kept (one made
-    before it answered an earlier assignment)."""
+    before it answered an earlier assignment). The earliest one ever stops the first-response target."""
     at = instant(p.acknowledged_at)
     clock = _seen(clock, at)
     current = clock.assigned_at is None or at >= clock.assigned_at
     newer = clock.acknowledged_at is None or at > clock.acknowledged_at
     if current and newer:
         clock = clock.model_copy(update={"acknowledged_at": at, "acknowledged_by": p.agent_id})
-    return with_dues(clock, policy)
+    if clock.first_acknowledged_at is None or at < clock.first_acknowledged_at:
+        clock = clock.model_copy(update={"first_acknowledged_at": at})
+    return clock
 
 
-def apply_responded(clock: Clock, p: TicketRespondedPayload, policy: SlaPolicy) -> Clock:
+def apply_responded(clock: Clock, p: TicketRespondedPayload) -> Clock:
     """The first response is the earliest answer to the customer; it stops the first-response target."""
     at = instant(p.responded_at)
     clock = _seen(clock, at)
     if clock.first_responded_at is None or at < clock.first_responded_at:
         clock = clock.model_copy(update={"first_responded_at": at})
-    return with_dues(clock, policy)
-
-
-def _status(clock: Clock, status: ClockStatus, at: datetime) -> dict[str, Any]:
-    """The status follows the newest lifecycle event (resolved / closed / reopened)."""
-    if clock.status_at is None or at >= clock.status_at:
-        return {"status": status, "status_at": at}
-    return {}
+    return clock
 
 
 def _undone(clock: Clock, at: datetime) -> bool:
@@ -346,49 +935,70 @@ def _undone(clock: Clock, at: datetime) -> bool:
     return clock.reopened_at is not None and at < clock.reopened_at
 
 
-def apply_resolved(clock: Clock, p: TicketResolvedPayload, policy: SlaPolicy) -> Clock:
-    """The resolution time stops the resolution target (the latest one since the last reopening)."""
+def apply_resolved(clock: Clock, p: TicketResolvedPayload) -> Clock:
+    """The resolution stops the resolution target (the latest one since the last reopening)."""
     at = instant(p.resolved_at)
-    clock = _seen(clock, at)
+    clock = _mark(_seen(clock, at), at, "resolved")
     if not _undone(clock, at):
         latest = at if clock.resolved_at is None else max(clock.resolved_at, at)
-        clock = clock.model_copy(update={"resolved_at": latest, **_status(clock, ClockStatus.RESOLVED, at)})
-    return with_dues(clock, policy)
+        clock = clock.model_copy(update={"resolved_at": latest})
+    return clock
 
 
-def apply_closed(clock: Clock, p: TicketClosedPayload, policy: SlaPolicy) -> Clock:
+def apply_closed(clock: Clock, p: TicketClosedPayload) -> Clock:
     """A closed ticket is finished; its clock stops."""
     at = instant(p.closed_at)
-    clock = _seen(clock, at)
+    clock = _mark(_seen(clock, at), at, "closed")
     if not _undone(clock, at):
         latest = at if clock.closed_at is None else max(clock.closed_at, at)
-        clock = clock.model_copy(update={"closed_at": latest, **_status(clock, ClockStatus.CLOSED, at)})
-    return with_dues(clock, policy)
+        clock = clock.model_copy(update={"closed_at": latest})
+    return clock
 
 
-def apply_reopened(clock: Clock, p: TicketReopenedPayload, policy: SlaPolicy) -> Clock:
-    """A reopened ticket runs again: a resolution or closure before the reopening is undone. v1 keeps
-    the original due times (pausing and renewed targets come with the business calendar)."""
+def apply_reopened(clock: Clock, p: TicketReopenedPayload) -> Clock:
+    """A reopened ticket runs again: a resolution or closure before the reopening is undone, and the
+    time it stood resolved does not count (the resolution due moves later by it)."""
     at = instant(p.reopened_at)
-    clock = _seen(clock, at)
+    clock = _mark(_seen(clock, at), at, "reopened")
     reopened = at if clock.reopened_at is None else max(clock.reopened_at, at)
     update: dict[str, Any] = {"reopened_at": reopened, "reopen_count": max(clock.reopen_count, p.reopen_count)}
     if clock.resolved_at is not None and clock.resolved_at < reopened:
         update["resolved_at"] = None
     if clock.closed_at is not None and clock.closed_at < reopened:
         update["closed_at"] = None
-    update.update(_status(clock, ClockStatus.RUNNING, at))
-    return with_dues(clock.model_copy(update=update), policy)
+    return clock.model_copy(update=update)
 
 
-Applier = Callable[[Clock, Any, SlaPolicy], Clock]
+_STATUS_MARKS: dict[TicketStatus, MarkKind] = {
+    TicketStatus.RESOLVED: "resolved", TicketStatus.CLOSED: "closed", TicketStatus.REOPENED: "reopened",
+}
 
-APPLIERS: dict[str, tuple[Applier, str]] = {
+
+def status_mark(to_status: TicketStatus, policy: SlaPolicy) -> MarkKind:
+    if to_status in _STATUS_MARKS:
+        return _STATUS_MARKS[to_status]
+    return "pause" if to_status in policy.pause_statuses else "active"
+
+
+def apply_status_changed(clock: Clock, p: TicketStatusChangedPayload, policy: SlaPolicy) -> Clock:
+    """Entering a pausing status (pending_customer) pauses the resolution clock; leaving it resumes.
+    Resolved/closed/reopened are left to their own events (they carry the facts)."""
+    at = instant(p.changed_at)
+    clock = _seen(clock, at)
+    if p.to_status in _STATUS_MARKS:
+        return clock
+    return _mark(clock, at, status_mark(p.to_status, policy))
+
+
+Applier = Callable[[Clock, Any], Clock]
+
+APPLIERS: dict[str, tuple[Applier | None, str]] = {
     TicketCreated.type_name(): (apply_created, "created_at"),
     TicketClassified.type_name(): (apply_classified, "classified_at"),
     TicketAssigned.type_name(): (apply_assigned, "assigned_at"),
     TicketAcknowledged.type_name(): (apply_acknowledged, "acknowledged_at"),
     TicketResponded.type_name(): (apply_responded, "responded_at"),
+    TicketStatusChanged.type_name(): (None, "changed_at"),  # needs the policy's pausing statuses
     TicketResolved.type_name(): (apply_resolved, "resolved_at"),
     TicketClosed.type_name(): (apply_closed, "closed_at"),
     TicketReopened.type_name(): (apply_reopened, "reopened_at"),
@@ -402,7 +1012,7 @@ def fact_time(event: Event) -> datetime:
     return instant(getattr(event.payload, field))
 
 
-def apply_event(clock: Clock | None, event: Event, policy: SlaPolicy) -> Clock:
+def apply_event(clock: Clock | None, event: Event, policy: SlaPolicy, calendars: Calendars | None = None) -> Clock:
     """The clock after one lifecycle event. Without a clock, ``ticket.created`` opens one and any
     other event opens a provisional one (it must not be lost while ``ticket.created`` is late).
     ``policy`` is the clock's own version, or the active one when there is no clock yet."""
@@ -415,8 +1025,97 @@ def apply_event(clock: Clock | None, event: Event, policy: SlaPolicy) -> Clock:
     applier, _ = APPLIERS[event.event_type]
     if clock is None:
         if isinstance(event, TicketCreated):
-            return open_clock(event.payload, correlation_id=event.correlation_id, policy=policy)
+            return evaluate(open_clock(event.payload, correlation_id=event.correlation_id, policy=policy), policy,
+                            calendars)
         clock = provisional_clock(
             ticket_id, p.ticket_no, correlation_id=event.correlation_id, at=fact_time(event), policy=policy
         )
-    return applier(clock, p, policy)
+    if applier is None:
+        clock = apply_status_changed(clock, p, policy)
+    else:
+        clock = applier(clock, p)
+    return evaluate(clock, policy, calendars)
+
+
+# ============================================================================= records and views
+class PolicyStatus(StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+
+class PolicyRecord(SlaPolicy):
+    """A stored policy version with its history: who drafted and activated it, and when."""
+
+    status: PolicyStatus
+    created_by: str
+    created_at: UtcDatetime
+    updated_at: UtcDatetime | None = None
+    activated_by: str | None = None
+    activated_at: UtcDatetime | None = None
+    retired_at: UtcDatetime | None = None
+
+    def policy(self) -> SlaPolicy:
+        return SlaPolicy.model_validate(self.model_dump(include=set(SlaPolicy.model_fields)))
+
+
+class CalendarRecord(BusinessCalendar):
+    revision: int = Field(ge=1)
+    updated_by: str
+    updated_at: UtcDatetime
+
+
+class ClockView(Clock):
+    """A clock as the API shows it: with the time left (negative: overdue) as of the request."""
+
+    as_of: UtcDatetime
+    first_response_remaining_seconds: int | None = Field(default=None, description="None once met or stopped.")
+    resolution_remaining_seconds: int | None = Field(default=None, description="None while stopped or paused.")
+
+
+def view(clock: Clock, now: datetime) -> ClockView:
+    live = clock.status in (ClockStatus.RUNNING, ClockStatus.PAUSED)
+    fr = int((clock.first_response_due - now).total_seconds()) if live and clock.first_response_at is None else None
+    res = int((clock.resolution_due - now).total_seconds()) if clock.status == ClockStatus.RUNNING else None
+    return ClockView(**clock.model_dump(), as_of=now, first_response_remaining_seconds=fr,
+                     resolution_remaining_seconds=res)
+
+
+class PreviewRequest(BaseModel):
+    """What would the deadlines be for a ticket like this, created at ``start_at`` (default: now)?"""
+
+    priority: Priority
+    channel: Channel | None = None
+    customer_tier: CustomerTier | None = None
+    category: Category | None = None
+    start_at: UtcDatetime | None = None
+    policy_version: int | None = Field(default=None, ge=1, description="Default: the active policy.")
+
+
+class Preview(BaseModel):
+    policy_version: int
+    rule: PolicyRule
+    calendar_id: str
+    start_at: UtcDatetime
+    first_response_due: UtcDatetime
+    first_response_warning_at: UtcDatetime
+    resolution_due: UtcDatetime
+    resolution_warning_at: UtcDatetime
+    acknowledge_by_minutes: int
+
+
+def preview(request: PreviewRequest, policy: SlaPolicy, now: datetime, calendars: Calendars | None = None) -> Preview:
+    start = instant(request.start_at or now)
+    clock = _new_clock(ticket_id="preview", ticket_no="preview", correlation_id="preview", started_at=start,
+                       channel=request.channel, provisional=False, policy=policy, tier=request.customer_tier)
+    clock = evaluate(clock.model_copy(update={"priority": request.priority, "category": request.category}), policy,
+                     calendars)
+    assert clock.first_response_warning_at is not None and clock.resolution_warning_at is not None
+    return Preview(
+        policy_version=policy.version,
+        rule=policy.rule_for(request.priority, request.channel, request.customer_tier, request.category),
+        calendar_id=clock.calendar_id or policy.calendar_id, start_at=start,
+        first_response_due=clock.first_response_due, first_response_warning_at=clock.first_response_warning_at,
+        resolution_due=clock.resolution_due, resolution_warning_at=clock.resolution_warning_at,
+        acknowledge_by_minutes=policy.acknowledge_within_minutes,
+    )

@@ -7,11 +7,13 @@
 | sla-monitor.ticket.assigned      | ticket.assigned      | on_assigned      |
 | sla-monitor.ticket.acknowledged  | ticket.acknowledged  | on_acknowledged  |
 | sla-monitor.ticket.responded     | ticket.responded     | on_responded     |
+| sla-monitor.ticket.status_changed| ticket.status_changed| on_status_changed|
 | sla-monitor.ticket.resolved      | ticket.resolved      | on_resolved      |
 | sla-monitor.ticket.closed        | ticket.closed        | on_closed        |
 | sla-monitor.ticket.reopened      | ticket.reopened      | on_reopened      |
 
-Publishes: nothing yet (sla.warning, sla.breached and assignment.unacknowledged come with the scanner).
+Publishes (from the alarm scanner and the overdue-reason route, through the clock's outbox):
+sla.warning, sla.breached, ticket.escalated, assignment.unacknowledged, sla.overdue_reason_recorded.
 Each handler returns only after its clock write; FastStream then acks. Duplicates (same event_id) are
 no-ops. An event for a ticket without a clock opens a provisional clock (see ``SlaService.record``).
 An event that can never apply (no ticket id) is dead-lettered at once; write contention or a missing
@@ -21,23 +23,34 @@ policy raises a normal exception, so the message is retried and, past the delive
 from __future__ import annotations
 
 from contracts import (
+    AssignmentUnacknowledged,
     Event,
+    SlaBreached,
+    SlaWarning,
     TicketAcknowledged,
     TicketAssigned,
     TicketClassified,
     TicketClosed,
     TicketCreated,
+    TicketEscalated,
     TicketReopened,
     TicketResolved,
     TicketResponded,
+    TicketStatusChanged,
 )
+from contracts.events_sla import SlaOverdueReasonRecorded
 from servicekit import EventBus, PermanentError
 
 from .domain import InvalidEvent
 from .service import SlaService
 
+PUBLISHES = (SlaWarning, SlaBreached, TicketEscalated, AssignmentUnacknowledged, SlaOverdueReasonRecorded)
+
 
 def register(bus: EventBus, service: SlaService) -> None:
+    for event_type in PUBLISHES:
+        bus.publisher(event_type)  # declared up front: listed in AsyncAPI
+
     async def record(event: Event) -> None:
         try:
             await service.record(event)
@@ -62,6 +75,10 @@ def register(bus: EventBus, service: SlaService) -> None:
 
     @bus.subscribe_events(TicketResponded, description="Stop the first-response target.")
     async def on_responded(event: TicketResponded) -> None:
+        await record(event)
+
+    @bus.subscribe_events(TicketStatusChanged, description="pending_customer pauses the resolution clock; leaving it resumes.")
+    async def on_status_changed(event: TicketStatusChanged) -> None:
         await record(event)
 
     @bus.subscribe_events(TicketResolved, description="Stop the resolution target.")

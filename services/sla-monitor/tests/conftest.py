@@ -9,6 +9,7 @@ import pytest
 from contracts import (
     Category,
     Channel,
+    CustomerTier,
     Module,
     Priority,
     TicketAcknowledged,
@@ -27,6 +28,9 @@ from contracts import (
     TicketResolvedPayload,
     TicketResponded,
     TicketRespondedPayload,
+    TicketStatus,
+    TicketStatusChanged,
+    TicketStatusChangedPayload,
 )
 from contracts.events import ClassificationExplanation
 from servicekit.testing import TEST_JWT_SECRET, running_app
@@ -41,6 +45,7 @@ def settings() -> SlaMonitorSettings:
 @pytest.fixture
 async def running(settings: SlaMonitorSettings) -> AsyncIterator[dict[str, Any]]:
     async with running_app(create_app(settings)) as running:
+        running["service"].now = lambda: T0  # alarm schedule filed as of the tests' simulated time
         yield running
 
 
@@ -57,11 +62,12 @@ def _ref(tid: str) -> dict[str, str]:
     return {"ticket_id": tid, "ticket_no": f"GD20261125{tid[-3:]:0>3}"}
 
 
-def created(tid: str = "t001", when: datetime = T0, channel: Channel = Channel.PHONE) -> TicketCreated:
+def created(tid: str = "t001", when: datetime = T0, channel: Channel = Channel.PHONE,
+            tier: CustomerTier = CustomerTier.NORMAL) -> TicketCreated:
     return TicketCreated.new(
         TicketCreatedPayload(
             **_ref(tid), channel=channel, channel_message_id=f"m-{tid}", customer_id="c1",
-            customer_display="客户A-0001", description="无法开机", created_at=when,
+            customer_display="客户A-0001", description="无法开机", created_at=when, customer_tier=tier,
         ),
         correlation_id=f"corr-{tid}", producer="intake", occurred_at=when,
     )
@@ -125,3 +131,21 @@ def reopened(tid: str = "t001", when: datetime = T0, count: int = 1) -> TicketRe
                               reopened_at=when),
         correlation_id=f"corr-{tid}", producer="intake", occurred_at=when,
     )
+
+
+def status_changed(
+    tid: str = "t001", when: datetime = T0, to: TicketStatus = TicketStatus.PENDING_CUSTOMER,
+    frm: TicketStatus = TicketStatus.IN_PROGRESS,
+) -> TicketStatusChanged:
+    return TicketStatusChanged.new(
+        TicketStatusChangedPayload(**_ref(tid), from_status=frm, to_status=to, changed_by="A1", changed_at=when),
+        correlation_id=f"corr-{tid}", producer="intake", occurred_at=when,
+    )
+
+
+def paused(tid: str = "t001", when: datetime = T0) -> TicketStatusChanged:
+    return status_changed(tid, when, TicketStatus.PENDING_CUSTOMER, TicketStatus.IN_PROGRESS)
+
+
+def resumed(tid: str = "t001", when: datetime = T0) -> TicketStatusChanged:
+    return status_changed(tid, when, TicketStatus.IN_PROGRESS, TicketStatus.PENDING_CUSTOMER)

@@ -3,18 +3,35 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from contracts import Channel, Event, Priority, StaffRole
-from servicekit.testing import auth_header
+from contracts import (
+    AssignmentUnacknowledged,
+    Channel,
+    Event,
+    Priority,
+    SlaBreached,
+    SlaWarning,
+    StaffRole,
+    TicketEscalated,
+)
+from contracts.events_sla import SlaOverdueReasonRecorded
+from servicekit.testing import auth_header, published
+from sla_monitor.app import create_app
 from sla_monitor.domain import POLICY_V1
 from sla_monitor.service import ClockContention, SlaService
 
-from .conftest import T0, acknowledged, assigned, at, classified, closed, created, reopened, resolved, responded
+from .conftest import (
+    T0, acknowledged, assigned, at, classified, closed, created, paused, reopened, resolved, responded, resumed,
+)
 
 AGENT = auth_header(StaffRole.AGENT)
+SUPERVISOR = auth_header(StaffRole.SUPERVISOR)
+ADMIN = auth_header(StaffRole.ADMIN, staff_id="ADM1")
+EXPIRED = auth_header(StaffRole.ADMIN, expired=True)
 
 
 async def _publish(running: dict[str, Any], *events: Event) -> None:
@@ -44,7 +61,10 @@ async def test_created_starts_a_p3_clock_on_policy_v1(running: dict[str, Any]) -
     clock = await _clock(running)
     assert clock["priority"] == "P3" and clock["policy_version"] == 1 and clock["status"] == "running"
     assert clock["started_at"] == _ts(0) and clock["provisional"] is False
-    assert clock["first_response_due"] == _ts(8 * 60) and clock["resolution_due"] == _ts(72 * 60)
+    # P3 is business time: Wed 09:00 Shanghai + 8 h / + 3 working days (Fri 18:00)
+    assert clock["first_response_due"] == _ts(8 * 60) and clock["resolution_due"] == _ts(2 * 24 * 60 + 9 * 60)
+    assert clock["first_response_target"] == {"minutes": 480, "business": True}
+    assert clock["first_response_remaining_seconds"] is not None and clock["as_of"]
     doc = await _doc(running)
     assert doc["revision"] == 1 and len(doc["applied_events"]) == 1
     assert "outbox" not in doc  # publishes nothing yet
@@ -207,16 +227,16 @@ async def test_active_policy_is_seeded_once(running: dict[str, Any]) -> None:
     r = await client.get("/api/v1/policies/active", headers=auth_header(StaffRole.SUPERVISOR))
     assert r.status_code == 200
     body = r.json()
-    assert body["version"] == 1 and body["default_priority"] == "P3" and body["warning_lead_minutes"] == 60
-    p1 = next(t for t in body["targets"] if t["priority"] == "P1")
-    assert p1["first_response_minutes"] == 15 and p1["resolution_minutes"] == 240
-    assert {"channel": "online_chat", "first_response_minutes": 10} in p1["channel_first_response"]
+    assert body["version"] == 1 and body["default_priority"] == "P3" and body["warning"]["lead_minutes"] == 60
+    assert body["status"] == "active" and body["created_by"] == "system" and body["activated_at"]
+    chat = next(r for r in body["rules"] if r["priority"] == "P1" and r["channel"] == "online_chat")
+    assert chat["first_response"] == {"minutes": 10, "business": False}
 
     await service.store.policies.update_one({"_id": 1}, {"$set": {"name": "edited by an admin"}})
     await service.seed()  # a restart
     assert await service.store.policies.count_documents({}) == 1
     assert (await service.active_policy()).name == "edited by an admin"  # type: ignore[union-attr]
-    assert (await service.policy(1)).targets == POLICY_V1.targets
+    assert (await service.policy(1)).rules == POLICY_V1.rules
 
 
 async def test_health_and_asyncapi_list_one_queue_per_event(running: dict[str, Any]) -> None:
@@ -226,3 +246,258 @@ async def test_health_and_asyncapi_list_one_queue_per_event(running: dict[str, A
     for event in ("created", "classified", "assigned", "acknowledged", "responded", "resolved", "closed", "reopened"):
         assert any(f"sla-monitor.ticket.{event}" in name for name in spec["channels"])
     assert (await client.get("/openapi.json")).status_code == 200
+
+
+# ----------------------------------------------------------------------------- pausing over the queue
+async def test_pending_customer_pauses_and_resuming_moves_the_resolution_due(running: dict[str, Any]) -> None:
+    await _publish(running, created(channel=Channel.EMAIL), classified(priority=Priority.P2, when=at(1)),
+                   paused(when=at(60)))
+    clock = await _clock(running)
+    assert clock["status"] == "paused" and clock["paused_since"] == _ts(60)
+    assert clock["resolution_remaining_seconds"] is None and clock["resolution_due"] == _ts(24 * 60)
+    await _publish(running, resumed(when=at(150)))
+    clock = await _clock(running)
+    assert clock["status"] == "running" and clock["paused_seconds"] == 90 * 60
+    assert clock["resolution_due"] == _ts(24 * 60 + 90)
+
+
+# ----------------------------------------------------------------------------- the alarm scanner
+async def test_scanner_raises_each_alarm_once_through_the_outbox(running: dict[str, Any]) -> None:
+    kit, service = running["kit"], running["service"]
+    await _publish(running, created(channel=Channel.PHONE), classified(priority=Priority.P1, when=at(1)),
+                   assigned(agent="A1", when=at(2), priority=Priority.P1))
+    assert (await service.tick(at(1))).published == 0
+    r = await service.tick(at(7.5))  # P1 phone: warn at half of the 15 minutes
+    assert r.published == 1 and r.checked == 1
+    [warning] = published(kit, SlaWarning)
+    assert warning.payload.deadline == at(15) and warning.payload.remaining_seconds == 450
+    assert warning.payload.agent_id == "A1" and warning.correlation_id == "corr-t001"
+    assert (await service.tick(at(8))).published == 0
+    await service.tick(at(12))
+    [unack] = published(kit, AssignmentUnacknowledged)
+    assert unack.payload.agent_id == "A1" and unack.payload.waited_seconds == 600
+    await service.tick(at(15))
+    [breach] = published(kit, SlaBreached)
+    [escalation] = published(kit, TicketEscalated)  # a breached P1 goes to the supervisor chain
+    assert breach.payload.target == "first_response" and escalation.payload.level == 1
+    for minute in (16, 17, 30):
+        await service.tick(at(minute))
+    assert len(published(kit, SlaWarning)) == 1 and len(published(kit, SlaBreached)) == 1
+    doc = await _doc(running)
+    assert doc["outbox"] == [] and doc["breach_count"] == 1 and doc["next_check_at"] == at(4 * 60 - 60)
+    clock = await _clock(running)
+    assert "first_response.breached" in clock["alarms"] and clock["first_response_met"] is None
+
+
+async def test_a_met_target_raises_nothing(running: dict[str, Any]) -> None:
+    kit, service = running["kit"], running["service"]
+    await _publish(running, created(channel=Channel.EMAIL), classified(priority=Priority.P2, when=at(1)),
+                   responded(when=at(30)), resolved(when=at(90)))
+    for minute in (60, 120, 23 * 60, 25 * 60):
+        await service.tick(at(minute))
+    assert published(kit, SlaWarning) == [] and published(kit, SlaBreached) == []
+    assert (await _clock(running))["resolution_met"] is True
+
+
+async def test_replicas_never_raise_an_alarm_twice(running: dict[str, Any], settings: Any, monkeypatch: Any) -> None:
+    """Two scanners over the same store, both reading before either writes: the compare-and-set lets
+    one write; the other reloads and finds the alarm raised."""
+    kit, service = running["kit"], running["service"]
+    other = SlaService(service.store, outbox=service.outbox)
+    await _publish(running, created(channel=Channel.EMAIL), classified(priority=Priority.P2, when=at(1)))
+    load = service.store.load_clock
+
+    async def slow_load(ticket_id: str) -> Any:
+        stored = await load(ticket_id)
+        await asyncio.sleep(0)
+        return stored
+
+    monkeypatch.setattr(service.store, "load_clock", slow_load)
+    results = await asyncio.gather(service.tick(at(60)), other.tick(at(60)), service.tick(at(60)))
+    assert sum(r.published for r in results) == 1
+    assert len(published(kit, SlaWarning)) == 1
+
+
+async def test_tick_reads_only_the_buckets_due_and_drops_past_ones(running: dict[str, Any]) -> None:
+    service = running["service"]
+    for i in range(30):
+        await _publish(running, created(tid=f"t{i:03d}", when=at(i), channel=Channel.EMAIL))
+    r = await service.tick(at(0))
+    assert r.checked == 0
+    r = await service.tick(at(7 * 60))  # the first P3 warning (7 business hours) of t000 only
+    assert r.checked == 1 and r.published == 1
+    assert r.buckets == 1  # the one bucket that came due, not the 29 filed for later
+    r = await service.tick(at(7 * 60 + 10))
+    assert r.published == 10 and r.checked <= 11  # plus t000 again, still in the grace buckets
+
+
+async def test_repair_refiles_a_lost_schedule_entry(running: dict[str, Any]) -> None:
+    kit, service = running["kit"], running["service"]
+    await _publish(running, created(channel=Channel.EMAIL), classified(priority=Priority.P2, when=at(1)))
+    await service.store.schedule.delete_many({})
+    await service.tick(at(0))  # the cursor starts here
+    assert (await service.tick(at(61))).published == 0  # lost: nothing filed
+    assert await service.repair(at(62)) == 1
+    assert (await service.tick(at(62))).published == 1 and len(published(kit, SlaWarning)) == 1
+
+
+async def test_the_scanner_runs_in_the_background_of_the_app(settings: Any) -> None:
+    from servicekit.testing import running_app
+
+    app = create_app(settings.model_copy(update={"sla_scan_interval_seconds": 0.01}))
+    async with running_app(app) as running:
+        kit = running["kit"]
+        now = datetime.now(UTC)
+        event = created(when=now - timedelta(minutes=14, seconds=59), channel=Channel.PHONE)
+        await _publish(running, event, classified(priority=Priority.P1, when=now))
+        task = asyncio.create_task(running["service"].run_scanner(0.01, 60))
+        try:
+            async def breached() -> bool:
+                while not published(kit, SlaBreached):
+                    await asyncio.sleep(0.02)
+                return True
+
+            assert await asyncio.wait_for(breached(), timeout=5)
+        finally:
+            task.cancel()
+
+
+# ----------------------------------------------------------------------------- overdue reasons
+async def test_overdue_reasons_for_breached_tickets_reach_reporting(running: dict[str, Any]) -> None:
+    client, kit, service = running["client"], running["kit"], running["service"]
+    await _publish(running, created(channel=Channel.EMAIL), classified(priority=Priority.P2, when=at(1)))
+    url = "/api/v1/clocks/t001/overdue-reasons"
+    body = {"code": "incomplete_information", "target": "first_response", "note": "客户电话 13800138000 未接"}
+    assert (await client.post(url, json=body)).status_code == 401
+    assert (await client.post(url, json=body, headers=auth_header(StaffRole.AGENT, expired=True))).status_code == 401
+    assert (await client.post(url, json=body, headers=auth_header([]))).status_code == 403
+    r = await client.post(url, json=body, headers=AGENT)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "conflict"
+    await service.tick(at(0))
+    await service.tick(at(121))
+    for bad in ({"code": "lazy"}, {"code": "other", "note": "x" * 501}, {"code": "other", "target": "lunch"}):
+        assert (await client.post(url, json=bad, headers=AGENT)).status_code == 422
+    assert (await client.post("/api/v1/clocks/nope/overdue-reasons", json=body, headers=AGENT)).status_code == 404
+    r = await client.post(url, json=body, headers=SUPERVISOR)
+    assert r.status_code == 201, r.text
+    assert r.json()["code"] == "incomplete_information" and "13800138000" not in r.json()["note"]
+    [event] = published(kit, SlaOverdueReasonRecorded)
+    assert event.payload.label == "信息不全" and event.payload.recorded_by == "S001"
+    assert "13800138000" not in event.model_dump_json()
+    assert len((await _clock(running))["overdue_reasons"]) == 1
+
+
+# ----------------------------------------------------------------------------- policies admin
+def _draft(**changes: Any) -> dict[str, Any]:
+    body = POLICY_V1.model_dump(mode="json", exclude={"version"})
+    body.update(name="标准响应时间 v2 (Q1)", **changes)
+    return body
+
+
+async def test_policy_versions_are_drafted_activated_and_kept(running: dict[str, Any]) -> None:
+    client = running["client"]
+    draft = _draft()
+    p2 = next(r for r in draft["rules"] if r["priority"] == "P2")
+    p2["first_response"]["minutes"] = 60
+    for headers, code in ((None, 401), (EXPIRED, 401), (SUPERVISOR, 403), (AGENT, 403)):
+        assert (await client.post("/api/v1/policies", json=draft, headers=headers or {})).status_code == code
+    bad = _draft(rules=draft["rules"][:2])
+    assert (await client.post("/api/v1/policies", json=bad, headers=ADMIN)).status_code == 422
+    unknown = _draft(calendar_id="nowhere")
+    assert (await client.post("/api/v1/policies", json=unknown, headers=ADMIN)).status_code == 409
+
+    await _publish(running, created(tid="old", channel=Channel.EMAIL), classified(tid="old", priority=Priority.P2))
+    r = await client.post("/api/v1/policies", json=draft, headers=ADMIN)
+    assert r.status_code == 201 and r.json()["version"] == 2 and r.json()["status"] == "draft"
+    assert r.json()["created_by"] == "ADM1"
+    p2["resolution"]["minutes"] = 12 * 60
+    r = await client.put("/api/v1/policies/2", json=draft, headers=ADMIN)
+    assert r.status_code == 200 and r.json()["updated_at"]
+    assert (await client.put("/api/v1/policies/9", json=draft, headers=ADMIN)).status_code == 404
+    assert (await client.put("/api/v1/policies/1", json=draft, headers=ADMIN)).status_code == 409  # immutable
+
+    preview = {"priority": "P2", "channel": "email", "start_at": _ts(0), "policy_version": 2}
+    r = await client.post("/api/v1/preview", json=preview, headers=AGENT)
+    assert r.status_code == 200 and r.json()["first_response_due"] == _ts(60)
+    assert (await client.get("/api/v1/policies/active", headers=AGENT)).json()["version"] == 1
+
+    assert (await client.post("/api/v1/policies/2/activate", headers=SUPERVISOR)).status_code == 403
+    r = await client.post("/api/v1/policies/2/activate", headers=ADMIN)
+    assert r.status_code == 200 and r.json()["status"] == "active" and r.json()["activated_by"] == "ADM1"
+    assert (await client.post("/api/v1/policies/2/activate", headers=ADMIN)).status_code == 409
+    assert (await client.post("/api/v1/policies/77/activate", headers=ADMIN)).status_code == 404
+    listed = (await client.get("/api/v1/policies", headers=SUPERVISOR)).json()
+    assert [(p["version"], p["status"]) for p in listed] == [(2, "active"), (1, "retired")]
+    assert (await client.get("/api/v1/policies", headers=AGENT)).status_code == 403
+    assert (await client.get("/api/v1/policies/1", headers=SUPERVISOR)).json()["retired_at"]
+    assert (await client.get("/api/v1/policies/0", headers=SUPERVISOR)).status_code == 422
+
+    await _publish(running, created(tid="new", channel=Channel.EMAIL), classified(tid="new", priority=Priority.P2))
+    await _publish(running, classified(tid="old", priority=Priority.P2, when=at(2)))
+    old, new = await _clock(running, "old"), await _clock(running, "new")
+    assert old["policy_version"] == 1 and old["first_response_due"] == _ts(120)  # keeps its version
+    assert new["policy_version"] == 2 and new["first_response_due"] == _ts(60)
+    assert new["resolution_due"] == _ts(12 * 60)
+
+    r = await client.post("/api/v1/policies", json=_draft(), headers=ADMIN)
+    assert r.json()["version"] == 3
+    assert (await client.delete("/api/v1/policies/2", headers=ADMIN)).status_code == 409
+    assert (await client.delete("/api/v1/policies/3", headers=SUPERVISOR)).status_code == 403
+    assert (await client.delete("/api/v1/policies/3", headers=ADMIN)).status_code == 204
+    assert (await client.delete("/api/v1/policies/3", headers=ADMIN)).status_code == 404
+    r = await client.post("/api/v1/policies/1/activate", headers=ADMIN)  # roll back
+    assert r.status_code == 200 and (await client.get("/api/v1/policies/active", headers=AGENT)).json()["version"] == 1
+
+
+# ----------------------------------------------------------------------------- calendars admin
+async def test_calendars_are_editable_and_move_business_dues(running: dict[str, Any]) -> None:
+    client = running["client"]
+    listed = await client.get("/api/v1/calendars", headers=SUPERVISOR)
+    assert listed.status_code == 200 and [c["calendar_id"] for c in listed.json()] == ["cn-default"]
+    default = (await client.get("/api/v1/calendars/cn-default", headers=SUPERVISOR)).json()
+    assert "2026-10-01" in default["holidays"] and "2026-10-10" in default["makeup_workdays"]
+    assert default["revision"] == 1 and default["holidays_known_until"] == "2026-12-31"
+    assert (await client.get("/api/v1/calendars/cn-default", headers=AGENT)).status_code == 403
+    assert (await client.get("/api/v1/calendars/nope", headers=SUPERVISOR)).status_code == 404
+    assert (await client.get("/api/v1/calendars/Bad_Id", headers=SUPERVISOR)).status_code == 422
+
+    preview = {"priority": "P3", "channel": "email", "start_at": _ts(0)}
+    before = (await client.post("/api/v1/preview", json=preview, headers=AGENT)).json()
+    assert before["first_response_due"] == _ts(8 * 60)
+    body = {k: v for k, v in default.items() if k not in ("calendar_id", "revision", "updated_by", "updated_at")}
+    body["holidays"] = [*body["holidays"], "2026-11-25"]  # declared a holiday after the fact
+    for headers, code in ((None, 401), (EXPIRED, 401), (SUPERVISOR, 403)):
+        assert (await client.put("/api/v1/calendars/cn-default", json=body, headers=headers or {})).status_code == code
+    assert (await client.put("/api/v1/calendars/cn-default", json={**body, "timezone": "Mars/Base"},
+                             headers=ADMIN)).status_code == 422
+    r = await client.put("/api/v1/calendars/cn-default", json=body, headers=ADMIN)
+    assert r.status_code == 200 and r.json()["revision"] == 2 and r.json()["updated_by"] == "ADM1"
+    after = (await client.post("/api/v1/preview", json=preview, headers=AGENT)).json()
+    assert after["first_response_due"] == _ts(24 * 60 + 8 * 60)  # counted from Thursday 09:00
+
+    team = {"name": "7x24 hotline", "timezone": "Asia/Shanghai",
+            "weekly": {d: [{"start": "00:00", "end": "24:00"}] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
+    assert (await client.put("/api/v1/calendars/hotline", json=team, headers=ADMIN)).status_code == 200
+    draft = _draft(calendar_id="hotline")
+    assert (await client.post("/api/v1/policies", json=draft, headers=ADMIN)).status_code == 201
+    assert (await client.delete("/api/v1/calendars/hotline", headers=ADMIN)).status_code == 409  # in use
+    assert (await client.delete("/api/v1/calendars/cn-default", headers=ADMIN)).status_code == 409
+    assert (await client.delete("/api/v1/policies/2", headers=ADMIN)).status_code == 204
+    assert (await client.delete("/api/v1/calendars/hotline", headers=SUPERVISOR)).status_code == 403
+    assert (await client.delete("/api/v1/calendars/hotline", headers=ADMIN)).status_code == 204
+
+
+async def test_preview_checks_tokens_and_input(running: dict[str, Any]) -> None:
+    client = running["client"]
+    body = {"priority": "P1", "channel": "online_chat", "start_at": _ts(0)}
+    assert (await client.post("/api/v1/preview", json=body)).status_code == 401
+    assert (await client.post("/api/v1/preview", json=body, headers=EXPIRED)).status_code == 401
+    assert (await client.post("/api/v1/preview", json=body, headers=auth_header([]))).status_code == 403
+    assert (await client.post("/api/v1/preview", json={"priority": "P9"}, headers=AGENT)).status_code == 422
+    naive = {"priority": "P1", "start_at": "2026-11-25T01:00:00"}
+    assert (await client.post("/api/v1/preview", json=naive, headers=AGENT)).status_code == 422
+    missing = {**body, "policy_version": 42}
+    assert (await client.post("/api/v1/preview", json=missing, headers=AGENT)).status_code == 404
+    r = await client.post("/api/v1/preview", json=body, headers=AGENT)
+    assert r.status_code == 200 and r.json()["first_response_due"] == _ts(10)
+    assert r.json()["resolution_due"] == _ts(240) and r.json()["acknowledge_by_minutes"] == 10
