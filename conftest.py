@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from typing import Any
 from pathlib import Path
 from collections.abc import Iterator
 
@@ -59,7 +60,7 @@ def namespace() -> str:
     return f"t{uuid.uuid4().hex[:10]}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
     """Headless Debian Chromium driven by Playwright (sync API). Missing browser: fails under CI,
     skipped elsewhere."""
@@ -87,3 +88,20 @@ def artifacts_dir() -> Path:
     path = Path(__file__).resolve().parent / "artifacts" / "screenshots"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """Playwright's sync API keeps its own loop registered as this thread's running loop while a
+    browser is open; pytest-asyncio then refuses to start an async test. Hide that loop for the duration
+    of each async test and put it back afterwards."""
+    import asyncio
+
+    stale = asyncio._get_running_loop() if asyncio.iscoroutinefunction(getattr(item, "obj", None)) else None
+    if stale is not None:
+        asyncio._set_running_loop(None)
+    try:
+        yield
+    finally:
+        if stale is not None:
+            asyncio._set_running_loop(stale)

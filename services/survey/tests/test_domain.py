@@ -245,3 +245,134 @@ def test_csat_is_monotone_in_each_answer(idx: tuple[int, int, int], which: int, 
     if better[which] > idx[which]:
         assert improved.csat > worse.csat  # every step of every answer counts
     assert improved.satisfied >= worse.satisfied  # a better answer never turns satisfied into unsatisfied
+
+
+# ----------------------------------------------------------------------------- natural key
+def test_the_survey_id_is_the_resolution_event_id() -> None:
+    event = resolved_event()
+    assert domain.survey_id_for(str(event.event_id)) == event.event_id.hex
+    assert re.fullmatch(r"[0-9a-f]{32}", domain.survey_id_for(str(event.event_id)))
+
+
+# ----------------------------------------------------------------------------- answering
+GOOD = domain.SurveyAnswers(speed=SurveySpeed.FAST, resolution=SurveyResolution.RESOLVED,
+                            attitude=SurveyAttitude.SATISFIED, comment="  谢谢  ")
+
+
+def test_complete_records_answers_score_and_the_event() -> None:
+    survey = opened()
+    done, event = domain.complete(survey, GOOD, now=NOW + timedelta(hours=1))
+    assert done.status == SurveyStatus.COMPLETED and done.completed_at == NOW + timedelta(hours=1)
+    assert (done.csat, done.satisfied, done.comment) == (4.5, True, "谢谢")  # 0.2×4 + 0.5×5 + 0.3×4
+    p = event.payload
+    assert (p.ticket_id, p.ticket_no, p.survey_id, p.agent_id) == ("t1", "GD20261125001", "s1", "A1")
+    assert (p.csat, p.satisfied, p.comment) == (done.csat, True, "谢谢")
+    assert event.correlation_id == "corr-1" and event.producer == "survey" and event.occurred_at == done.completed_at
+    again, event2 = domain.complete(survey, GOOD, now=NOW + timedelta(hours=2))
+    assert event2.event_id == event.event_id  # one survey, one completion event id
+
+
+def test_complete_refuses_answered_expired_and_superseded_surveys() -> None:
+    survey = opened()
+    done, _ = domain.complete(survey, GOOD, now=NOW)
+    cases = {
+        "survey_already_answered": (done, NOW),
+        "survey_expired": (survey, survey.expires_at),
+        "survey_superseded": (domain.supersede(survey, NOW), NOW),
+    }
+    for code, (target, when) in cases.items():
+        with pytest.raises(domain.AnswerRefused) as err:
+            domain.complete(target, GOOD, now=when)
+        assert err.value.code == code
+    domain.complete(survey, GOOD, now=survey.expires_at - timedelta(microseconds=1))  # last instant still fine
+
+
+def test_a_stricter_threshold_turns_a_middling_answer_unsatisfied() -> None:
+    answers = domain.SurveyAnswers(speed=SurveySpeed.FAST, resolution=SurveyResolution.PARTIALLY,
+                                   attitude=SurveyAttitude.SATISFIED)
+    assert domain.score(answers).satisfied and domain.score(answers).csat == 3.5
+    assert not domain.score(answers, threshold=4.0).satisfied
+
+
+def test_comments_are_cleaned_and_redacted() -> None:
+    answers = domain.SurveyAnswers(speed="fast", resolution="resolved", attitude="satisfied",
+                                   comment="\x00 call 13800138000, mail a.b@example.com \x07")
+    assert answers.comment == "call [phone], mail [email]"
+    with pytest.raises(ValidationError):
+        domain.SurveyAnswers.model_validate({"speed": "fast", "resolution": "resolved", "attitude": "satisfied",
+                                             "csat": 5})
+
+
+# ----------------------------------------------------------------------------- delivery
+def test_invitation_uses_the_channel_and_names_no_customer() -> None:
+    survey = opened(resolved_event(display="张三"))
+    inv = domain.invitation(survey, "TOKEN123", base_url="https://s.example.com/", now=NOW)
+    assert inv.link == "https://s.example.com/s/TOKEN123" and inv.link in inv.body
+    assert inv.channel == "email" and inv.recipient == "customer:c1" and inv.kind == "survey.invitation"
+    assert "张三" not in inv.body + inv.subject and "7 天内有效" in inv.body and "7 days" in inv.body
+    phone = survey.model_copy(update={"channel": Channel.PHONE})
+    reminder = domain.invitation(phone, "T", base_url="https://s", now=NOW + timedelta(days=6, hours=1), reminder=True)
+    assert reminder.channel == "sms" and reminder.kind == "survey.reminder" and "1 day)" in reminder.body
+    assert {domain.NOTIFY_CHANNEL[c] for c in Channel} <= {"sms", "im", "email"}
+
+
+def test_reminder_and_redelivery_schedule() -> None:
+    delay, grace = timedelta(hours=48), timedelta(minutes=5)
+    survey = opened()
+    assert domain.needs_first_invitation(survey, NOW + grace, grace)
+    assert not domain.needs_first_invitation(survey, NOW + grace - timedelta(seconds=1), grace)
+    tried = survey.model_copy(update={"last_attempt_at": NOW + timedelta(minutes=30)})
+    assert not domain.needs_first_invitation(tried, NOW + timedelta(minutes=31), grace)
+    sent = survey.model_copy(update={"invitations_sent": 1})
+    assert not domain.needs_first_invitation(sent, NOW + timedelta(hours=1), grace)
+    assert not domain.reminder_due(sent, NOW + delay - timedelta(seconds=1), delay)
+    assert domain.reminder_due(sent, NOW + delay, delay)
+    assert not domain.reminder_due(survey, NOW + delay, delay)  # never invited: no "reminder"
+    assert not domain.reminder_due(sent.model_copy(update={"reminded_at": NOW}), NOW + delay, delay)
+    assert not domain.reminder_due(sent, sent.expires_at, delay)
+    done, _ = domain.complete(sent, GOOD, now=NOW)
+    assert not domain.reminder_due(done, NOW + delay, delay)
+
+
+# ----------------------------------------------------------------------------- agent CSAT
+def test_agent_csat_averages() -> None:
+    score = domain.agent_csat("A1", 3, 11.0, 2, 1)
+    assert (score.average_csat, score.satisfaction_rate, score.unresolved) == (3.67, 0.6667, 1)
+    empty = domain.agent_csat("A2", 0, 0.0, 0, 0)
+    assert empty.average_csat is None and empty.satisfaction_rate is None
+
+
+# ----------------------------------------------------------------------------- comment issues
+def test_topics_of_comments() -> None:
+    assert domain.topics_of("快递太慢了") == ["logistics", "response_time"]
+    assert domain.topics_of("Refund never arrived, the courier was rude") == ["logistics", "refund", "attitude"]
+    assert domain.topics_of("returned") == ["other"]  # English terms match whole words only
+    assert domain.topics_of("谢谢") == ["other"]
+
+
+def test_comment_issues_rank_and_csv() -> None:
+    rows = domain.comment_issues("2026-11", [("快递太慢", False), ("物流很差", False), ("退款慢吞吞", True),
+                                             ("", False), ("=1+1 好", True)])
+    assert [(r.topic, r.mentions) for r in rows][:2] == [("logistics", 2), ("refund", 1)]  # ties by name
+    assert rows[-1].topic == "other" and rows[0].share == 0.5 and rows[0].unsatisfied == 2
+    text = domain.issues_csv(rows)
+    assert text.splitlines()[0] == ",".join(domain.CSV_COLUMNS)
+    assert "'=1+1 好" in text
+
+
+@given(st.lists(st.tuples(st.text(max_size=40), st.booleans()), max_size=30))
+def test_comment_issue_counts_are_consistent(comments: list[tuple[str, bool]]) -> None:
+    rows = domain.comment_issues("2026-11", comments)
+    answered = sum(1 for c, _ in comments if c.strip())
+    assert sum(r.mentions for r in rows) >= answered  # every comment lands in at least one topic
+    assert all(r.unsatisfied <= r.mentions <= answered and 0 < r.share <= 1 for r in rows)
+    assert [r.mentions for r in rows] == sorted((r.mentions for r in rows), reverse=True)
+
+
+def test_month_range_in_the_business_time_zone() -> None:
+    from zoneinfo import ZoneInfo
+
+    start, end = domain.month_range("2026-12", ZoneInfo("Asia/Shanghai"))
+    assert start == datetime(2026, 11, 30, 16, tzinfo=UTC) and end == datetime(2026, 12, 31, 16, tzinfo=UTC)
+    with pytest.raises(ValueError):
+        domain.month_range("2026-13", ZoneInfo("Asia/Shanghai"))

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from contracts import Channel, StaffRole, TicketResolved, TicketResolvedPayload
+from contracts import Channel, StaffRole, SurveyCompleted, TicketResolved, TicketResolvedPayload
 from servicekit.metrics import DEAD_LETTERS
-from servicekit.testing import auth_header
+from servicekit.testing import auth_header, published
 from survey import domain
 
 QUEUE = "survey.ticket.resolved"
@@ -54,8 +54,10 @@ async def test_a_resolution_opens_one_pending_survey(running: dict[str, Any]) ->
     assert len(doc["token_hash"]) == 64 and "token" not in doc
     assert doc["expires_at"] - doc["created_at"] == timedelta(hours=168)
     assert doc["created_at"].tzinfo is not None
-    assert "outbox" not in doc  # nothing is published by this version
-    assert not running["kit"].bus._publishers  # no publisher is even declared yet
+    assert doc["_id"] == domain.survey_id_for(str(event.event_id))  # natural key = _id
+    assert doc["invitations_sent"] == 1 and doc["reminded_at"] is None
+    assert not doc.get("outbox")  # nothing is published before the customer answers
+    assert published(running["kit"], SurveyCompleted) == []
 
 
 async def test_duplicate_delivery_creates_nothing(running: dict[str, Any]) -> None:
