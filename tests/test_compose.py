@@ -13,7 +13,8 @@ from servicekit.launcher import SERVICES
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
 ENV = {"RABBITMQ_PASSWORD": "x" * 16, "JWT_SECRET": "y" * 40, "CHANNEL_API_KEYS": "email=" + "z" * 20,
-       "CUSTOMER_LOOKUP_KEY": "k" * 20, "CUSTOMER_DATA_KEYS": "a" * 43 + "="}
+       "CUSTOMER_LOOKUP_KEY": "k" * 20, "CUSTOMER_DATA_KEYS": "a" * 43 + "=",
+       "DISPATCHER_ADMIN_INITIAL_PASSWORD": "Initial-pass-1!"}
 
 
 def _compose_cli() -> bool:

@@ -188,6 +188,9 @@ def load_or_create_local_secrets(root: Path) -> dict[str, str]:
         "CHANNEL_API_KEYS": lambda: ",".join(f"{c}={secrets.token_urlsafe(24)}" for c in CHANNELS),
         # a Fernet key (32 random bytes, url-safe base64) for customer data at rest
         "CUSTOMER_DATA_KEYS": lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        # the dispatcher's first admin; the password must be changed at first login
+        "DISPATCHER_ADMIN_STAFF_ID": lambda: "admin",
+        "DISPATCHER_ADMIN_INITIAL_PASSWORD": lambda: f"Init-{secrets.token_urlsafe(9)}7!",
     }
     values = {key: os.environ.get(key) or stored.get(key) or make() for key, make in wanted.items()}
     if any(stored.get(k) != v for k, v in values.items() if k not in os.environ):
@@ -227,6 +230,9 @@ def _run(args: argparse.Namespace) -> int:
             print(f"  {name:<11} {run.url}  (docs {run.url}/docs, events {run.url}/asyncapi)", flush=True)
         keys = env["CHANNEL_API_KEYS"].split(",")
         print(f"channel API keys (X-API-Key): kept in {local_env_file(root)}; e.g. {keys[0].split('=')[0]}", flush=True)
+        print(f"first admin: staff id {env['DISPATCHER_ADMIN_STAFF_ID']}, initial password in "
+              f"{local_env_file(root)} (POST {stack.url('dispatcher') if 'dispatcher' in stack.running else ''}"
+              "/api/v1/auth/login; change it at first login)", flush=True)
         print("press Ctrl-C to stop\n", flush=True)
         while not stopping.is_set():
             for name, run in list(stack.running.items()):
