@@ -1,19 +1,25 @@
-"""Reporting's HTTP API: daily reports (JSON and CSV) and a ticket's fact, for supervisors and admins
-(seed 004: 主管/管理员 look at and export reports)."""
+"""Reporting's HTTP API, for supervisors and admins (seed 004: 主管/管理员 look at and export reports):
+daily report (walking skeleton), KPI reports over any date range by day/week/month with a team,
+channel or agent filter (JSON and CSV), weekly and monthly shortcuts, the per-agent comparison,
+high-frequency issues and spikes, the live dashboard data, and admin rebuild."""
 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import BeforeValidator
+from pydantic import BaseModel, BeforeValidator, Field
 
-from servicekit import ApiError, Supervisor
+from servicekit import Admin, ApiError, Supervisor
 
+from . import kpi
 from .domain import DailyReport, TicketFact, report_csv
 from .service import ReportingService
+
+MAX_RANGE_DAYS = 400
+_ISO_MONTH = re.compile(r"^\d{4}-\d{2}$")
 
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
@@ -38,6 +44,68 @@ Day = Annotated[
     Query(description="Business day (YYYY-MM-DD, in the business time zone); default today."),
 ]
 TicketId = Annotated[str, Path(min_length=1, max_length=128)]
+OptDay = Annotated[date | None, BeforeValidator(_calendar_day), Query(description="YYYY-MM-DD (business zone).")]
+Name = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")]
+Top = Annotated[int, Query(ge=1, le=100)]
+
+
+def _month(value: Any) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _ISO_MONTH.match(value):
+        raise ValueError("month must be written YYYY-MM")
+    day = _calendar_day(value + "-01")
+    return day
+
+
+Month = Annotated[date | None, BeforeValidator(_month), Query(description="Month, YYYY-MM.")]
+
+
+def _range(service: ReportingService, start: date | None, end: date | None, default_days: int) -> tuple[date, date]:
+    end = end or service.today()
+    start = start or end - timedelta(days=default_days - 1)
+    if start > end:
+        raise ApiError(422, "validation_error", "start must not be after end")
+    if (end - start).days >= MAX_RANGE_DAYS:
+        raise ApiError(422, "validation_error", f"a report covers at most {MAX_RANGE_DAYS} days")
+    return start, end
+
+
+def _scope(team: str | None, channel: str | None, agent: str | None) -> str:
+    given = [(k, v) for k, v in (("team", team), ("channel", channel), ("agent", agent)) if v is not None]
+    if len(given) > 1:
+        raise ApiError(422, "validation_error", "filter by one of team, channel or agent at a time")
+    if channel is not None and channel not in kpi.CHANNEL_KEYS:
+        raise ApiError(422, "validation_error", f"unknown channel {channel!r}")
+    return f"{given[0][0]}={given[0][1]}" if given else kpi.ALL
+
+
+def _csv(body: str, name: str) -> Response:
+    return Response(body, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+class HighFrequency(BaseModel):
+    start: date
+    end: date
+    top_categories: list[kpi.TopRow]
+    top_keywords: list[kpi.TopRow]
+    spikes: list[dict[str, Any]]
+
+
+class LiveDashboard(BaseModel):
+    today: date
+    kpis: kpi.Kpis
+    sla_by_channel: list[kpi.RateRow]
+    sla_by_priority: list[kpi.RateRow]
+    backlog_by_priority: dict[str, int]
+    created_by_channel: dict[str, int]
+    agents: list[kpi.AgentRow]
+    trend: list[kpi.PeriodRow] = Field(description="The last 30 days, day by day.")
+    resolution_histogram: dict[str, list[kpi.Bucket]] = Field(description="Last 30 days.")
+    top_categories: list[kpi.TopRow]
+    spikes: list[dict[str, Any]]
+    unknown_event_types: dict[str, int]
 
 
 def build_router(service: ReportingService) -> APIRouter:
@@ -71,5 +139,103 @@ def build_router(service: ReportingService) -> APIRouter:
         if fact is None:
             raise ApiError(404, "fact_not_found", f"no events seen for ticket {ticket_id}")
         return fact
+
+    async def kpis(start: date | None, end: date | None, granularity: kpi.Granularity, team: str | None,
+                   channel: str | None, agent: str | None, top: int, default_days: int = 30) -> kpi.KpiReport:
+        scope = _scope(team, channel, agent)
+        first, last = _range(service, start, end, default_days)
+        return await service.kpi_report(first, last, granularity, scope, top)
+
+    @router.get("/reports/kpis", response_model=kpi.KpiReport, tags=["reports"])
+    async def kpi_report(
+        _: Supervisor, start: OptDay = None, end: OptDay = None, granularity: kpi.Granularity = "day",
+        team: Name = None, channel: Name = None, agent: Name = None, top: Top = 10,
+    ) -> kpi.KpiReport:
+        """KPIs of ``[start, end]`` (default: the last 30 days) with a series per day/week/month: volumes,
+        backlog, first-response and resolution times (avg, median), resolution rate, first-contact
+        resolution, SLA compliance per channel and priority, resolution-time histogram per priority,
+        top overdue reasons, categories and keywords, CSAT. Optional filter: one of team, channel, agent."""
+        return await kpis(start, end, granularity, team, channel, agent, top)
+
+    @router.get("/reports/kpis.csv", tags=["reports"], response_class=Response,
+                responses={200: {"content": {"text/csv": {}}, "description": "`period,metric,key,value` rows."}})
+    async def kpi_report_csv(
+        _: Supervisor, start: OptDay = None, end: OptDay = None, granularity: kpi.Granularity = "day",
+        team: Name = None, channel: Name = None, agent: Name = None, top: Top = 10,
+    ) -> Response:
+        report = await kpis(start, end, granularity, team, channel, agent, top)
+        return _csv(kpi.kpi_csv(report), f"kpis-{report.start}-{report.end}")
+
+    @router.get("/reports/weekly", response_model=kpi.KpiReport, tags=["reports"])
+    async def weekly_report(
+        _: Supervisor, week: OptDay = None, team: Name = None, channel: Name = None, agent: Name = None,
+    ) -> kpi.KpiReport:
+        """客服周报: the week (Monday–Sunday) containing ``week`` (default: this week), day by day."""
+        monday = kpi.period_start(week or service.today(), "week")
+        return await kpis(monday, monday + timedelta(days=6), "day", team, channel, agent, 10)
+
+    @router.get("/reports/monthly", response_model=kpi.KpiReport, tags=["reports"])
+    async def monthly_report(
+        _: Supervisor, month: Month = None, team: Name = None, channel: Name = None, agent: Name = None,
+    ) -> kpi.KpiReport:
+        """客服月报: the calendar month ``month`` (YYYY-MM, default: this month), week by week."""
+        first = month or service.today().replace(day=1)
+        last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        return await kpis(first, last, "week", team, channel, agent, 10)
+
+    @router.get("/reports/agents", response_model=list[kpi.AgentRow], tags=["reports"])
+    async def agents_report(_: Supervisor, start: OptDay = None, end: OptDay = None, team: Name = None) -> Any:
+        """Per-agent comparison over ``[start, end]`` (default: the last 7 days): tickets handled, average
+        first response and resolution, CSAT, breached tickets; optionally one team's tickets only."""
+        first, last = _range(service, start, end, 7)
+        return await service.agent_report(first, last, team)
+
+    @router.get("/reports/agents.csv", tags=["reports"], response_class=Response,
+                responses={200: {"content": {"text/csv": {}}}})
+    async def agents_report_csv(_: Supervisor, start: OptDay = None, end: OptDay = None, team: Name = None) -> Any:
+        first, last = _range(service, start, end, 7)
+        return _csv(kpi.agents_csv(await service.agent_report(first, last, team)), f"agents-{first}-{last}")
+
+    @router.get("/reports/high-frequency", response_model=HighFrequency, tags=["reports"])
+    async def high_frequency(_: Supervisor, start: OptDay = None, end: OptDay = None, top: Top = 10) -> HighFrequency:
+        """高频问题: top categories and keywords of ``[start, end]`` (default: the last 7 days) and the
+        spikes detected in it."""
+        first, last = _range(service, start, end, 7)
+        report = await service.kpi_report(first, last, "day", kpi.ALL, top)
+        return HighFrequency(start=first, end=last, top_categories=report.top_categories,
+                             top_keywords=report.top_keywords, spikes=await service.spikes(first, last))
+
+    @router.post("/reports/spikes/scan", response_model=list[kpi.Spike], tags=["reports"])
+    async def scan_spikes(_: Supervisor, day: OptDay = None) -> Any:
+        """Run the spike detector now for ``day`` (default today; it also runs every minute). Returns the
+        spikes newly found (each is published once as report.spike_detected)."""
+        return await service.scan_spikes(day)
+
+    @router.get("/dashboard/live", response_model=LiveDashboard, tags=["dashboard"])
+    async def live(_: Supervisor, team: Name = None, channel: Name = None) -> LiveDashboard:
+        """Everything the dashboard page shows, in one call."""
+        scope = _scope(team, channel, None)
+        today = service.today()
+        month = await service.kpi_report(today - timedelta(days=29), today, "day", scope)
+        day = await service.kpi_report(today, today, "day", scope)
+        return LiveDashboard(
+            today=today, kpis=day.totals, sla_by_channel=day.sla_by_channel, sla_by_priority=day.sla_by_priority,
+            backlog_by_priority=day.backlog_by_priority, created_by_channel=day.created_by_channel,
+            agents=await service.agent_report(today, today, team), trend=month.series,
+            resolution_histogram=month.resolution_histogram, top_categories=month.top_categories,
+            spikes=await service.spikes(today - timedelta(days=6), today),
+            unknown_event_types=await service.unknown_types(),
+        )
+
+    @router.post("/admin/rebuild", tags=["admin"])
+    async def rebuild(_: Admin) -> dict[str, int]:
+        """Drop the ticket facts and aggregates and replay them from the raw event log (run when the
+        projection rules changed or a new contract became known; reports are incomplete meanwhile)."""
+        return await service.rebuild()
+
+    @router.get("/admin/unknown-events", tags=["admin"])
+    async def unknown_events(_: Admin) -> dict[str, int]:
+        """Events kept without projection, by type (types this service has no contract for)."""
+        return await service.unknown_types()
 
     return router

@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import FastAPI
-from pydantic import field_validator
+from fastapi.staticfiles import StaticFiles
+from pydantic import Field, field_validator
 
 from servicekit import ServiceKit, ServiceSettings
 
 from . import handlers
 from .api import build_router
-from .service import ReportingService
+from .dashboard import build_dashboard_router
+from .service import ReportingService, SpikeSettings
 from .store import ReportingStore
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
 
 
 class ReportingSettings(ServiceSettings):
     service_name: str = "reporting"
     http_port: int = 8006
+    spike_ratio: float = Field(default=3.0, gt=1.0, description="Today ≥ ratio × trailing mean is a spike.")
+    spike_min_count: int = Field(default=10, ge=1, description="Fewer tickets than this are never a spike.")
+    spike_baseline_days: int = Field(default=7, ge=1, le=90)
+    spike_scan_interval_seconds: float = Field(default=60.0, gt=0)
+    aggregate_relay_interval_seconds: float = Field(default=5.0, gt=0)
+    aggregate_grace_seconds: float = Field(default=30.0, ge=0, description="Age before pending increments are re-applied.")
+    dashboard_refresh_seconds: int = Field(default=30, ge=5, le=3600)
 
     @field_validator("business_timezone")
     @classmethod
@@ -30,17 +45,41 @@ class ReportingSettings(ServiceSettings):
         return value
 
 
+async def _every(seconds: float, name: str, job: object) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await job()  # type: ignore[operator]
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s pass failed; retrying", name)
+
+
 def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     settings = settings or ReportingSettings()
     kit = ServiceKit(
         settings,
         title="helpdesk reporting",
-        description="Keeps every event and a fact per ticket; daily reports (JSON, CSV) for supervisors.",
+        description="Keeps every event, a fact per ticket and daily aggregates; KPI reports (JSON, CSV), "
+        "high-frequency issues, spike detection and a dashboard for supervisors.",
     )
     store = ReportingStore(kit.db)
-    service = ReportingService(store, timezone=settings.business_timezone)
+    outbox = kit.use_outbox(store.spikes)
+    service = ReportingService(
+        store, timezone=settings.business_timezone, outbox=outbox,
+        spikes=SpikeSettings(ratio=settings.spike_ratio, min_count=settings.spike_min_count,
+                             baseline_days=settings.spike_baseline_days),
+    )
     kit.on_startup(store.ensure_indexes)
     handlers.register(kit.bus, service)
+    kit.background("spike-scanner", lambda: _every(settings.spike_scan_interval_seconds, "spike scan",
+                                                   service.scan_spikes))
+    kit.background("aggregate-relay", lambda: _every(
+        settings.aggregate_relay_interval_seconds, "aggregate relay",
+        lambda: service.relay_pending(settings.aggregate_grace_seconds)))
     kit.app.include_router(build_router(service))
+    kit.app.include_router(build_dashboard_router(refresh_seconds=settings.dashboard_refresh_seconds))
+    kit.app.mount("/static", StaticFiles(directory=STATIC), name="static")
     kit.app.state.service = service
     return kit.app

@@ -106,11 +106,17 @@ class TicketFact(BaseModel):
     csat: float | None = None
     satisfied: bool | None = None
     sla_breaches: int = 0
+    resolutions: list[datetime] = Field(default_factory=list, description="Every resolution time (sorted).")
+    reopens: list[datetime] = Field(default_factory=list, description="Every reopening time (sorted).")
+    closes: list[datetime] = Field(default_factory=list, description="Every closing time (sorted).")
+    surveyed_at: datetime | None = None
+    keywords: list[str] = Field(default_factory=list, description="Matched terms and tags of the classification.")
+    overdue_reasons: list[str] = Field(default_factory=list, description="Reasons recorded for SLA overruns.")
     stamps: dict[str, str] = Field(default_factory=dict, description="Last-writer-wins stamp per group.")
 
     @field_validator(
         "created_at", "status_at", "first_assigned_at", "first_response_at", "resolved_at", "closed_at",
-        mode="after",
+        "surveyed_at", mode="after",
     )
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
@@ -118,6 +124,11 @@ class TicketFact(BaseModel):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    @field_validator("resolutions", "reopens", "closes", mode="after")
+    @classmethod
+    def _utc_list(cls, values: list[datetime]) -> list[datetime]:
+        return [v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC) for v in values]
 
 
 class FactUpdate:
@@ -161,6 +172,12 @@ class FactUpdate:
         if day not in days:
             self.fields[name] = sorted([*days, day])
 
+    def add_item(self, name: str, value: Any) -> None:
+        """Sorted-set semantics (times of resolutions, reopenings …): the same value twice is one."""
+        items = self._current(name)
+        if value not in items:
+            self.fields[name] = sorted([*items, value])
+
     def increment(self, name: str, by: int = 1) -> None:
         self.fields[name] = self._current(name) + by
 
@@ -182,7 +199,8 @@ def _classified(u: FactUpdate, e: TicketClassified, tz: str) -> None:
     """A manual correction re-classifies: the most recent classification counts."""
     p = e.payload
     u.fill(channel=p.channel, customer_tier=p.customer_tier)
-    u.latest("classification", category=p.category, module=p.module, priority=p.priority)
+    u.latest("classification", category=p.category, module=p.module, priority=p.priority,
+             keywords=keywords_of([*p.explanation.matched_terms, *p.tags]))
 
 
 def _assigned(u: FactUpdate, e: TicketAssigned, tz: str) -> None:
@@ -210,6 +228,7 @@ def _resolved(u: FactUpdate, e: TicketResolved, tz: str) -> None:
         u.latest("agent", agent_id=p.agent_id)
     u.maximum("resolved_at", p.resolved_at)
     u.add_day("resolved_days", day_key(p.resolved_at, tz))
+    u.add_item("resolutions", p.resolved_at)
 
 
 def _closed(u: FactUpdate, e: TicketClosed, tz: str) -> None:
@@ -217,6 +236,7 @@ def _closed(u: FactUpdate, e: TicketClosed, tz: str) -> None:
     u.latest("status", status=TicketStatus.CLOSED, status_at=e.occurred_at)
     u.maximum("closed_at", p.closed_at)
     u.add_day("closed_days", day_key(p.closed_at, tz))
+    u.add_item("closes", p.closed_at)
 
 
 def _reopened(u: FactUpdate, e: TicketReopened, tz: str) -> None:
@@ -225,6 +245,7 @@ def _reopened(u: FactUpdate, e: TicketReopened, tz: str) -> None:
     u.latest("status", status=TicketStatus.REOPENED, status_at=e.occurred_at)
     u.maximum("reopen_count", p.reopen_count)
     u.add_day("reopened_days", day_key(p.reopened_at, tz))
+    u.add_item("reopens", p.reopened_at)
 
 
 def _transferred(u: FactUpdate, e: TicketTransferred, tz: str) -> None:
@@ -244,7 +265,40 @@ def _sla_breached(u: FactUpdate, e: SlaBreached, tz: str) -> None:
 
 
 def _survey_completed(u: FactUpdate, e: SurveyCompleted, tz: str) -> None:
-    u.latest("survey", csat=e.payload.csat, satisfied=e.payload.satisfied)
+    u.latest("survey", csat=e.payload.csat, satisfied=e.payload.satisfied, surveyed_at=e.payload.completed_at)
+
+
+OVERDUE_REASON_RECORDED = "sla.overdue_reason_recorded"
+"""Added by sla-monitor (reason an agent gave for an SLA overrun). Read by attribute name so this
+service works whether or not the contract is registered yet."""
+
+
+def _overdue_reason(u: FactUpdate, e: Event, tz: str) -> None:
+    p = e.payload
+    reason = getattr(p, "code", None) or getattr(p, "reason_code", None) or getattr(p, "reason", None)
+    reason = getattr(reason, "value", reason)  # the contract's OverdueReasonCode enum
+    if isinstance(reason, str) and reason.strip():
+        u.add_item("overdue_reasons", clean_key(reason.strip())[:64])
+
+
+MAX_KEYWORDS = 12
+
+
+def clean_key(value: str) -> str:
+    """A value usable inside a MongoDB field name (no dots, no leading ``$``)."""
+    return value.replace(".", "\uff0e").replace("$", "\uff04")
+
+
+def keywords_of(terms: Iterable[str]) -> list[str]:
+    """Distinct, trimmed, bounded keywords of a ticket (classifier's matched terms and tags)."""
+    out: list[str] = []
+    for term in terms:
+        word = clean_key(term.strip().lower())[:32]
+        if word and word not in out:
+            out.append(word)
+        if len(out) >= MAX_KEYWORDS:
+            break
+    return sorted(out)
 
 
 Rule = Callable[[FactUpdate, Any, str], None]
@@ -262,6 +316,7 @@ FACT_RULES: dict[str, Rule] = {
     TicketEscalated.type_name(): _escalated,
     SlaBreached.type_name(): _sla_breached,
     SurveyCompleted.type_name(): _survey_completed,
+    OVERDUE_REASON_RECORDED: _overdue_reason,
 }
 """Event types that change a ticket fact. Every other event (ticket.acknowledged, sla.warning,
 assignment.unacknowledged, report.spike_detected …) is only kept in the event log."""

@@ -1,15 +1,22 @@
-"""Reporting's use cases: record every event (fact first, then the log) and compute reports. Called
-by the broker handler and the HTTP API."""
+"""Reporting's use cases: record every event (fact and aggregate increments first, then the log),
+keep unknown event types, compute reports, detect spikes and rebuild the projections from the log.
+Called by the broker handler, the background jobs and the HTTP API."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import UUID
 
-from contracts import Event, utcnow
+from pydantic import BaseModel, Field
 
-from . import domain
+from contracts import Event, ReportSpikeDetected, ReportSpikeDetectedPayload, UnknownEventType, UtcDatetime, parse_event, utcnow
+from servicekit.outbox import Outbox, outbox_entries
+
+from . import domain, kpi
 from .domain import DailyReport, TicketFact
 from .store import ReportingStore
 
@@ -22,13 +29,55 @@ class FactContention(RuntimeError):
     """A fact kept changing under us; the message is retried (redelivered) later."""
 
 
+class RawEnvelope(BaseModel):
+    """The envelope every event has, whatever its type: enough to keep an event of an unknown type
+    (a malformed envelope is still dead-lettered)."""
+
+    event_id: UUID
+    event_type: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
+    schema_version: int = Field(ge=1, le=1000)
+    occurred_at: UtcDatetime
+    correlation_id: str = Field(min_length=1, max_length=128)
+    producer: str = Field(min_length=1, max_length=64)
+    payload: dict[str, Any]
+
+
+class SpikeSettings(BaseModel):
+    ratio: float = 3.0
+    min_count: int = 10
+    baseline_days: int = 7
+
+
 class ReportingService:
     def __init__(
-        self, store: ReportingStore, *, timezone: str, clock: Callable[[], datetime] = utcnow
+        self, store: ReportingStore, *, timezone: str, clock: Callable[[], datetime] = utcnow,
+        outbox: Outbox | None = None, spikes: SpikeSettings | None = None,
     ) -> None:
         self.store = store
         self.timezone = timezone
         self.clock = clock
+        self.outbox = outbox
+        self.spike_settings = spikes or SpikeSettings()
+        self._rebuild_lock = asyncio.Lock()
+
+    # ------------------------------------------------------------------ intake of events
+    async def record_raw(self, body: dict[str, Any]) -> bool:
+        """Take in one message body. Known types are validated and projected; a well-formed event of a
+        type without a contract here is kept (and counted), not dead-lettered; anything else raises
+        (validation error → dead letter)."""
+        try:
+            event = parse_event(body)
+        except UnknownEventType:
+            envelope = RawEnvelope.model_validate(body)
+            kept = await self.store.keep_unknown({
+                "_id": str(envelope.event_id), "event_type": envelope.event_type,
+                "schema_version": envelope.schema_version, "occurred_at": envelope.occurred_at,
+                "received_at": self.clock(), "body": body,
+            })
+            if kept:
+                log.info("kept an event of unknown type %s v%d", envelope.event_type, envelope.schema_version)
+            return kept
+        return await self.record(event)
 
     async def record(self, event: Event) -> bool:
         """Take in one event exactly once. The fact is updated *before* the event enters the log: if
@@ -40,10 +89,21 @@ class ReportingService:
             log.debug("event %s (%s) already recorded", event.event_id, event.event_type)
         return applied or logged
 
+    def _pending(self, old: TicketFact | None, new: TicketFact, revision: int) -> list[dict[str, Any]]:
+        before = kpi.contributions(old, self.timezone) if old is not None else {}
+        increments = kpi.diff(kpi.contributions(new, self.timezone), before)
+        now = self.clock()
+        out = []
+        for i, (cell, inc) in enumerate(sorted(increments.items())):
+            c, b = kpi.split_counters(inc)
+            out.append({"id": f"{revision}:{i}", "cell": cell, "c": c, "b": b, "at": now})
+        return out
+
     async def apply_to_fact(self, event: Event) -> bool:
         """Fold the event into its ticket's fact once (compare-and-set, created on the first event of
-        any type, so a ticket.classified arriving before ticket.created is fine). False when the event
-        does not concern a fact or was applied before."""
+        any type, so a ticket.classified arriving before ticket.created is fine), queue the aggregate
+        increments in the same write, then apply them. False when the event does not concern a fact
+        or was applied before."""
         ticket_id = domain.ticket_id_of(event)
         if ticket_id is None or not domain.changes_fact(event):
             return False
@@ -54,14 +114,27 @@ class ReportingService:
                 return False
             if state.fact is None:
                 fact = domain.apply(TicketFact(ticket_id=ticket_id), event, self.timezone)
-                if await self.store.insert_fact(fact, event_id):
+                pending = self._pending(None, fact, 1)
+                if await self.store.insert_fact(fact, event_id, pending):
+                    await self.store.apply_pending(ticket_id, pending)
                     return True
                 continue
             changes = domain.fact_changes(state.fact, event, self.timezone)
-            if await self.store.update_fact(ticket_id, state.revision, event_id, changes):
+            new = state.fact.model_copy(update=changes)
+            pending = self._pending(state.fact, new, state.revision + 1)
+            if await self.store.update_fact(ticket_id, state.revision, event_id, changes, pending):
+                await self.store.apply_pending(ticket_id, pending)
                 return True
         raise FactContention(f"fact of ticket {ticket_id} kept changing while applying {event.event_type}")
 
+    async def relay_pending(self, grace_seconds: float) -> int:
+        """Apply aggregate increments whose first application did not happen (process died)."""
+        done = 0
+        for ticket_id, entries in await self.store.stale_pending(self.clock() - timedelta(seconds=grace_seconds)):
+            done += await self.store.apply_pending(ticket_id, entries)
+        return done
+
+    # ------------------------------------------------------------------ reports
     def today(self) -> date:
         """Today in the business time zone (the default report day)."""
         return domain.business_day(self.clock(), self.timezone)
@@ -71,3 +144,84 @@ class ReportingService:
 
     async def fact(self, ticket_id: str) -> TicketFact | None:
         return await self.store.get_fact(ticket_id)
+
+    async def kpi_report(
+        self, start: date, end: date, granularity: kpi.Granularity = "day", scope: str = kpi.ALL, top: int = 10
+    ) -> kpi.KpiReport:
+        docs = await self.store.scope_cells(scope, start, end)
+        return kpi.build_report(
+            start=start, end=end, granularity=granularity, scope=scope,
+            cells={d: doc.get("c") or {} for d, doc in docs.items()},
+            backlog_cells={d: doc.get("b") or {} for d, doc in docs.items() if doc.get("b")},
+            backlog_before=await self.store.backlog_before(scope, start), top=top,
+        )
+
+    async def agent_report(self, start: date, end: date, team: str | None = None) -> list[kpi.AgentRow]:
+        """Per-agent comparison over ``[start, end]`` (optionally the agents' tickets of one team)."""
+        per_agent: dict[str, dict[str, float]] = {}
+        if team is None:
+            for doc in await self.store.kind_cells("agent", start, end):
+                kpi.add_cells(per_agent, {doc["scope"].split("=", 1)[1]: doc.get("c") or {}})
+        else:
+            for doc in await self.store.kind_cells("teamagent", start, end):
+                doc_team, agent = kpi.split_team_agent(doc["scope"])
+                if doc_team == team:
+                    kpi.add_cells(per_agent, {agent: doc.get("c") or {}})
+        return kpi.agent_rows(per_agent)
+
+    async def unknown_types(self) -> dict[str, int]:
+        return await self.store.unknown_counts()
+
+    # ------------------------------------------------------------------ spikes
+    async def scan_spikes(self, day: date | None = None) -> list[kpi.Spike]:
+        """Compare the day's categories/keywords with the trailing baseline; publish
+        report.spike_detected once per (day, dimension, value)."""
+        day = day or self.today()
+        s = self.spike_settings
+        start = day - timedelta(days=s.baseline_days)
+        docs = await self.store.scope_cells(kpi.ALL, start, day)
+        history = [(docs.get(d.isoformat()) or {}).get("c") or {} for d in kpi.days_between(start, day - timedelta(days=1))]
+        today_counts = (docs.get(day.isoformat()) or {}).get("c") or {}
+        found = kpi.detect_spikes(day.isoformat(), today_counts, history, ratio=s.ratio, min_count=s.min_count)
+        new = []
+        for spike in found:
+            event = ReportSpikeDetected.new(
+                ReportSpikeDetectedPayload(**spike.model_dump(), detected_at=self.clock()),
+                correlation_id=f"spike-{spike.day}-{spike.dimension}-{spike.value}"[:128], producer=domain.PRODUCER,
+            )
+            entries = outbox_entries(event)
+            doc_id = f"{spike.day}|{spike.dimension}|{spike.value}"
+            if await self.store.insert_spike({"_id": doc_id, **spike.model_dump(), "detected_at": self.clock(),
+                                              "event_id": str(event.event_id), "outbox": entries}):
+                new.append(spike)
+                log.warning("spike: %s %s = %d today vs %.1f baseline", spike.dimension, spike.value, spike.count,
+                            spike.baseline)
+                if self.outbox is not None:
+                    await self.outbox.flush(self.store.spikes, doc_id, entries)
+        return new
+
+    async def spikes(self, start: date, end: date) -> list[dict[str, Any]]:
+        docs = await self.store.list_spikes(start, end)
+        return [{k: v for k, v in d.items() if k != "_id"} for d in docs]
+
+    # ------------------------------------------------------------------ rebuild
+    async def rebuild(self) -> dict[str, int]:
+        """Drop the facts and aggregates and replay the raw event log (and kept unknown-type events
+        whose contract is now known): the same events give the same numbers, whatever their order."""
+        async with self._rebuild_lock:
+            await self.store.clear_projections()
+            replayed = promoted = 0
+            async for body in self.store.logged_events():
+                await self.apply_to_fact(parse_event(body))
+                replayed += 1
+            async for doc in self.store.unknown_bodies():
+                try:
+                    event = parse_event(doc["body"])
+                except UnknownEventType:
+                    continue
+                await self.record(event)
+                await self.store.forget_unknown(doc["_id"])
+                promoted += 1
+            facts = await self.store.facts.count_documents({})
+            log.info("rebuild: %d events replayed, %d promoted, %d facts", replayed, promoted, facts)
+            return {"events_replayed": replayed, "unknown_promoted": promoted, "facts": facts}

@@ -6,14 +6,23 @@
                      an event changes a fact exactly once even with competing consumers and no
                      transactions.
 
-Report numbers are computed from the facts (an aggregate over the day), never from free-running
-counters, so a redelivered event can never be counted twice.
+* ``daily_cells``  — incremental aggregates, ``_id`` = ``<day>|<scope>`` (see :mod:`reporting.kpi`):
+                     ``c`` counters and ``b`` backlog changes, kept up to date with ``$inc``.
+                     The increments an event causes are written into the fact document
+                     (``pending``) in the same update as the fact, then applied and pulled, so a crash
+                     in between is finished by the aggregate relay, never lost.
+* ``unknown_events`` — well-formed events of types this service has no contract for (kept, counted,
+                     replayed by a rebuild once the contract is known).
+* ``spikes``       — detected spikes, ``_id`` = ``<day>|<dimension>|<value>``, with their outbox.
+
+The daily report (walking skeleton) is still computed from the facts' own aggregate; it is checked
+against the cells in the tests.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pymongo import ASCENDING
@@ -38,6 +47,9 @@ class ReportingStore:
         self.db = db
         self.events = db["events"]
         self.facts = db["ticket_facts"]
+        self.cells = db["daily_cells"]
+        self.unknown = db["unknown_events"]
+        self.spikes = db["spikes"]
 
     async def ensure_indexes(self) -> None:
         await self.events.create_index(
@@ -48,6 +60,10 @@ class ReportingStore:
         await self.facts.create_index("day", name="created_day")
         for field in ("resolved_days", "closed_days", "reopened_days"):
             await self.facts.create_index(field, name=field)
+        await self.facts.create_index("pending.at", name="pending", sparse=True)
+        await self.cells.create_index([("scope", ASCENDING), ("day", ASCENDING)], name="scope_day")
+        await self.cells.create_index([("kind", ASCENDING), ("day", ASCENDING)], name="kind_day")
+        await self.unknown.create_index("event_type", name="type")
 
     # ------------------------------------------------------------------ event log
     async def log_event(self, entry: LoggedEvent) -> bool:
@@ -72,10 +88,10 @@ class ReportingStore:
             applied=event_id in (doc.get("applied_events") or []),
         )
 
-    async def insert_fact(self, fact: TicketFact, event_id: str) -> bool:
+    async def insert_fact(self, fact: TicketFact, event_id: str, pending: list[dict[str, Any]] | None = None) -> bool:
         """Create the fact from its first event; False when another consumer created it meanwhile."""
         doc = to_doc(fact, id_field="ticket_id")
-        doc.update({"revision": 1, "applied_events": [event_id]})
+        doc.update({"revision": 1, "applied_events": [event_id], "pending": pending or []})
         try:
             await self.facts.insert_one(doc)
             return True
@@ -83,16 +99,101 @@ class ReportingStore:
             return False
 
     async def update_fact(
-        self, ticket_id: str, revision: int, event_id: str, changes: dict[str, Any]
+        self, ticket_id: str, revision: int, event_id: str, changes: dict[str, Any],
+        pending: list[dict[str, Any]] | None = None,
     ) -> bool:
-        """Compare-and-set: apply the changes and record the event, only if the fact is still at
-        ``revision`` and the event not applied yet. False → reload and decide again."""
+        """Compare-and-set: apply the changes, record the event and queue the aggregate increments it
+        causes, only if the fact is still at ``revision`` and the event not applied yet. False →
+        reload and decide again."""
+        push: dict[str, Any] = {"applied_events": event_id}
+        if pending:
+            push["pending"] = {"$each": pending}
         doc = await self.facts.find_one_and_update(
             {"_id": ticket_id, "revision": revision, "applied_events": {"$ne": event_id}},
-            {"$set": {**plain(changes), "revision": revision + 1}, "$push": {"applied_events": event_id}},
+            {"$set": {**plain(changes), "revision": revision + 1}, "$push": push},
             projection={"_id": 1},
         )
         return doc is not None
+
+    # ------------------------------------------------------------------ aggregates
+    async def apply_pending(self, ticket_id: str, entries: list[dict[str, Any]]) -> int:
+        """Apply queued increments to their cells, pulling each from the fact right after."""
+        done = 0
+        for entry in entries:
+            day, scope = entry["cell"].split("|", 1)
+            inc = {f"c.{k}": v for k, v in (entry.get("c") or {}).items()}
+            inc.update({f"b.{k}": v for k, v in (entry.get("b") or {}).items()})
+            await self.cells.update_one(
+                {"_id": entry["cell"]},
+                {"$inc": inc, "$setOnInsert": {"day": day, "scope": scope, "kind": scope.split("=", 1)[0]}},
+                upsert=True,
+            )
+            await self.facts.update_one({"_id": ticket_id}, {"$pull": {"pending": {"id": entry["id"]}}})
+            done += 1
+        return done
+
+    async def stale_pending(self, before: datetime, limit: int = 200) -> list[tuple[str, list[dict[str, Any]]]]:
+        cursor = self.facts.find({"pending.at": {"$lt": before}}, {"pending": 1}).limit(limit)
+        return [(d["_id"], list(d.get("pending") or [])) async for d in cursor]
+
+    async def scope_cells(self, scope: str, start: date, end: date) -> dict[str, dict[str, Any]]:
+        """Day → cell document of one scope within ``[start, end]``."""
+        cursor = self.cells.find({"scope": scope, "day": {"$gte": start.isoformat(), "$lte": end.isoformat()}})
+        return {d["day"]: d async for d in cursor}
+
+    async def backlog_before(self, scope: str, start: date) -> dict[str, float]:
+        """Backlog changes of one scope summed over every day before ``start``."""
+        total: dict[str, float] = {}
+        async for d in self.cells.find({"scope": scope, "day": {"$lt": start.isoformat()}}, {"b": 1}):
+            for k, v in (d.get("b") or {}).items():
+                total[k] = total.get(k, 0) + v
+        return total
+
+    async def kind_cells(self, kind: str, start: date, end: date) -> list[dict[str, Any]]:
+        cursor = self.cells.find({"kind": kind, "day": {"$gte": start.isoformat(), "$lte": end.isoformat()}},
+                                 {"b": 0})
+        return [d async for d in cursor]
+
+    # ------------------------------------------------------------------ unknown event types
+    async def keep_unknown(self, doc: dict[str, Any]) -> bool:
+        try:
+            await self.unknown.insert_one(doc)
+            return True
+        except DuplicateKeyError:
+            return False
+
+    async def unknown_counts(self) -> dict[str, int]:
+        pipeline = [{"$group": {"_id": "$event_type", "count": {"$sum": 1}}}]
+        return {row["_id"]: row["count"] async for row in self.unknown.aggregate(pipeline)}
+
+    # ------------------------------------------------------------------ spikes
+    async def insert_spike(self, doc: dict[str, Any]) -> bool:
+        try:
+            await self.spikes.insert_one(doc)
+            return True
+        except DuplicateKeyError:
+            return False
+
+    async def list_spikes(self, start: date, end: date) -> list[dict[str, Any]]:
+        cursor = self.spikes.find({"day": {"$gte": start.isoformat(), "$lte": end.isoformat()}}, {"outbox": 0})
+        return [d async for d in cursor.sort([("day", -1), ("ratio", -1)]).limit(500)]
+
+    # ------------------------------------------------------------------ rebuild
+    async def logged_events(self, batch: int = 1000) -> Any:
+        """The raw log in time order (for a rebuild)."""
+        async for d in self.events.find({}, {"body": 1}).sort([("occurred_at", ASCENDING), ("_id", ASCENDING)]):
+            yield d["body"]
+
+    async def unknown_bodies(self) -> Any:
+        async for d in self.unknown.find({}, {"body": 1, "event_type": 1, "schema_version": 1}):
+            yield d
+
+    async def forget_unknown(self, event_id: str) -> None:
+        await self.unknown.delete_one({"_id": event_id})
+
+    async def clear_projections(self) -> None:
+        await self.facts.delete_many({})
+        await self.cells.delete_many({})
 
     async def get_fact(self, ticket_id: str) -> TicketFact | None:
         doc = await self.facts.find_one({"_id": ticket_id})

@@ -132,13 +132,14 @@ class RacingStore(ReportingStore):
         super().__init__(db)
         self.rival, self.service, self.raced = rival, service, False
 
-    async def update_fact(self, ticket_id: str, revision: int, event_id: str, changes: dict[str, Any]) -> bool:
+    async def update_fact(self, ticket_id: str, revision: int, event_id: str, changes: dict[str, Any],
+                          pending: Any = None) -> bool:
         if not self.raced:
             self.raced = True
             self.service.store = ReportingStore(self.db)
             await self.service.apply_to_fact(self.rival)
             self.service.store = self
-        return await super().update_fact(ticket_id, revision, event_id, changes)
+        return await super().update_fact(ticket_id, revision, event_id, changes, pending)
 
 
 async def test_concurrent_writers_both_count(running: dict[str, Any]) -> None:
@@ -158,19 +159,36 @@ async def test_poison_messages_are_dead_lettered_with_a_reason(running: dict[str
     kit, broker = running["kit"], running["broker"]
     bad_payload = f.created("t020", local(D1, 9)).model_dump(mode="json")
     del bad_payload["payload"]["channel"]
-    unknown = {**f.created("t021", local(D1, 9)).model_dump(mode="json"), "event_type": "ticket.teleported"}
+    bad_envelope = {**f.created("t021", local(D1, 9)).model_dump(mode="json"), "event_type": "ticket.teleported"}
+    del bad_envelope["event_id"]
     await broker.publish(bad_payload, exchange=kit.bus.events_exchange, routing_key="ticket.created")
-    await broker.publish(unknown, exchange=kit.bus.events_exchange, routing_key="ticket.teleported")
+    await broker.publish(bad_envelope, exchange=kit.bus.events_exchange, routing_key="ticket.teleported")
     await broker.publish(b"{not json", exchange=kit.bus.events_exchange, routing_key="ticket.created")
 
     assert len(broker.dead_letters) == 3
     reasons = [d["headers"]["x-dead-letter-reason"] for d in broker.dead_letters]
     assert all(d["queue"] == "reporting.all" for d in broker.dead_letters)
     assert "payload.channel" in reasons[0]
-    assert "ticket.teleported" in reasons[1] and broker.dead_letters[1]["headers"]["x-error-type"] == "UnknownEventType"
+    assert "event_id" in reasons[1]  # an unknown type with a broken envelope is still poison
     assert "body" in reasons[2]  # not JSON: FastStream cannot make a dict of it
     store = running["service"].store
     assert await store.events.count_documents({}) == 0 and await store.facts.count_documents({}) == 0
+    assert await store.unknown.count_documents({}) == 0
+
+
+async def test_unknown_event_types_are_kept_and_counted_not_dead_lettered(running: dict[str, Any]) -> None:
+    kit, broker, client = running["kit"], running["broker"], running["client"]
+    unknown = {**f.created("t021", local(D1, 9)).model_dump(mode="json"), "event_type": "ticket.teleported"}
+    newer = {**f.created("t022", local(D1, 9)).model_dump(mode="json"), "schema_version": 7}
+    for body, key in ((unknown, "ticket.teleported"), (unknown, "ticket.teleported"), (newer, "ticket.created")):
+        await broker.publish(body, exchange=kit.bus.events_exchange, routing_key=key)
+    assert broker.dead_letters == []
+    admin = auth_header(StaffRole.ADMIN)
+    r = await client.get("/api/v1/admin/unknown-events", headers=admin)
+    assert r.status_code == 200 and r.json() == {"ticket.teleported": 1, "ticket.created": 1}
+    store = running["service"].store
+    assert await store.facts.count_documents({}) == 0  # kept, not projected
+    assert (await client.get("/api/v1/admin/unknown-events", headers=SUPERVISOR)).status_code == 403
 
 
 async def test_report_routes_need_a_supervisor(running: dict[str, Any]) -> None:
@@ -229,3 +247,237 @@ async def test_health_and_asyncapi(running: dict[str, Any]) -> None:
     spec = (await client.get("/asyncapi.json")).json()
     assert any("reporting.all" in name for name in spec["channels"])
     assert (await client.get("/openapi.json")).status_code == 200
+
+
+# ----------------------------------------------------------------------------- KPI reports
+async def cells_from_facts(service: Any) -> dict[str, dict[str, float]]:
+    """The aggregates as they must be: the sum of every fact's contributions (computed from scratch)."""
+    from reporting import kpi
+
+    total: dict[str, dict[str, float]] = {}
+    for fact in await service.store.all_facts():
+        kpi.add_cells(total, kpi.contributions(fact, service.timezone))
+    return {cell: {k: v for k, v in c.items() if v} for cell, c in total.items()}
+
+
+async def stored_cells(service: Any) -> dict[str, dict[str, float]]:
+    out = {}
+    async for doc in service.store.cells.find({}):
+        counts = {**(doc.get("c") or {}), **(doc.get("b") or {})}
+        counts = {k: v for k, v in counts.items() if v}
+        if counts:
+            out[doc["_id"]] = counts
+    return out
+
+
+async def test_incremental_cells_equal_the_sum_of_fact_contributions(running: dict[str, Any]) -> None:
+    await deliver(running, *scripted_day()[0])
+    service = running["service"]
+    assert await stored_cells(service) == await cells_from_facts(service)
+    assert await service.store.facts.count_documents({"pending.0": {"$exists": True}}) == 0
+
+
+async def test_kpi_report_of_the_scripted_days(running: dict[str, Any]) -> None:
+    await deliver(running, *scripted_day()[0])
+    client = running["client"]
+    r = await client.get("/api/v1/reports/kpis", params={"start": D1, "end": D2}, headers=SUPERVISOR)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    t = body["totals"]
+    assert (t["created"], t["resolved"], t["closed"], t["reopened"], t["backlog"]) == (4, 3, 1, 1, 2)
+    assert t["first_response_avg_min"] == 20 and t["first_response_median_min"] == 20
+    assert t["resolution_avg_min"] == 870 and t["resolution_median_min"] == 870  # 6 h and 23 h
+    assert t["resolution_rate"] == 0.5 and t["first_contact_resolution"] == 0.5 and t["sla_compliance"] == 1.0
+    assert (t["csat_avg"], t["csat_responses"], t["satisfaction_rate"], t["breached_tickets"]) == (5.0, 1, 1.0, 1)
+    d1, d2 = body["series"]
+    assert (d1["period"], d1["kpis"]["created"], d1["kpis"]["resolved"], d1["kpis"]["backlog"]) == (D1, 3, 2, 2)
+    assert (d2["kpis"]["created"], d2["kpis"]["closed"], d2["kpis"]["backlog"]) == (1, 1, 2)
+    assert body["backlog_by_priority"] == {"P1": 0, "P2": 0, "P3": 0, "P4": 1, "unclassified": 1}
+    assert body["top_overdue_reasons"] == [{"key": "unrecorded", "count": 1}]
+    assert {r["key"]: r["count"] for r in body["top_categories"]} == {
+        "after_sales": 1, "complaint": 1, "pre_sales": 1, "unclassified": 1}
+    sla_p = {r["key"]: (r["total"], r["met"]) for r in body["sla_by_priority"]}
+    assert sla_p["P1"] == (1, 1) and sla_p["P2"] == (1, 1) and sla_p["P4"] == (0, 0)
+    hist = {b["label"]: b["count"] for b in body["resolution_histogram"]["P2"]}
+    assert hist["4h–8h"] == 1 and sum(hist.values()) == 1
+    assert sum(b["count"] for b in body["resolution_histogram"]["P1"]) == 1
+    assert body["cells_read"] <= 4  # two days of one scope (counters + backlog): O(days), not O(tickets)
+
+    # filters: one channel, one team, one agent
+    phone = (await client.get("/api/v1/reports/kpis", params={"start": D1, "end": D2, "channel": "phone"},
+                              headers=SUPERVISOR)).json()["totals"]
+    assert (phone["created"], phone["resolution_avg_min"], phone["reopened"]) == (1, 1380, 1)
+    team = (await client.get("/api/v1/reports/kpis", params={"start": D1, "end": D2, "team": "general"},
+                             headers=SUPERVISOR)).json()["totals"]
+    assert (team["created"], team["resolution_avg_min"]) == (1, 360)
+    agent = (await client.get("/api/v1/reports/kpis", params={"start": D1, "end": D2, "agent": "A1"},
+                              headers=SUPERVISOR)).json()["totals"]
+    assert agent["created"] == 2
+
+    agents = (await client.get("/api/v1/reports/agents", params={"start": D1, "end": D2}, headers=SUPERVISOR)).json()
+    assert agents == [{"agent_id": "A1", "handled": 2, "created_assigned": 2, "first_response_avg_min": 20.0,
+                       "resolution_avg_min": 870.0, "csat_avg": 5.0, "csat_responses": 1, "breached_tickets": 0}]
+    by_team = (await client.get("/api/v1/reports/agents", params={"start": D1, "end": D2, "team": "general"},
+                                headers=SUPERVISOR)).json()
+    assert [(a["agent_id"], a["handled"]) for a in by_team] == [("A1", 1)]
+
+
+async def test_weekly_monthly_and_csv(running: dict[str, Any]) -> None:
+    await deliver(running, *scripted_day()[0])
+    client = running["client"]
+    week = (await client.get("/api/v1/reports/weekly", params={"week": D2}, headers=SUPERVISOR)).json()
+    assert (week["start"], week["end"]) == ("2026-11-23", "2026-11-29") and len(week["series"]) == 7
+    assert week["totals"]["created"] == 4
+    month = (await client.get("/api/v1/reports/monthly", params={"month": "2026-11"}, headers=SUPERVISOR)).json()
+    assert (month["start"], month["end"], month["granularity"]) == ("2026-11-01", "2026-11-30", "week")
+    assert [s["period"] for s in month["series"]][-1] == "2026-11-30" and month["totals"]["created"] == 4
+    assert sum(s["kpis"]["created"] for s in month["series"]) == 4
+    r = await client.get("/api/v1/reports/kpis.csv", params={"start": D1, "end": D2}, headers=SUPERVISOR)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(r.text)))
+    assert rows[0] == ["period", "metric", "key", "value"]
+    parsed = {(row[0], row[1], row[2]): row[3] for row in rows[1:]}
+    assert parsed[(f"{D1}..{D2}", "created", "")] == "4" and parsed[(D1, "created", "")] == "3"
+    assert parsed[(f"{D1}..{D2}", "top_categories", "complaint")] == "1"
+    r = await client.get("/api/v1/reports/agents.csv", params={"start": D1, "end": D2}, headers=SUPERVISOR)
+    assert list(csv.reader(io.StringIO(r.text)))[1][:3] == ["A1", "2", "2"]
+
+
+async def test_rebuild_reproduces_the_numbers(running: dict[str, Any]) -> None:
+    await deliver(running, *scripted_day()[0])
+    service, client = running["service"], running["client"]
+    params = {"start": D1, "end": D2}
+    before = (await client.get("/api/v1/reports/kpis", params=params, headers=SUPERVISOR)).json()
+    daily_before = (await client.get("/api/v1/reports/daily", params={"day": D1}, headers=SUPERVISOR)).json()
+    cells_before = await stored_cells(service)
+    await service.store.cells.update_one({"_id": f"{D1}|all"}, {"$inc": {"c.created": 100}})  # drift
+    r = await client.post("/api/v1/admin/rebuild", headers=auth_header(StaffRole.ADMIN))
+    assert r.status_code == 200 and r.json()["events_replayed"] == len(scripted_day()[1]) and r.json()["facts"] == 4
+    assert (await client.get("/api/v1/reports/kpis", params=params, headers=SUPERVISOR)).json() == before
+    assert (await client.get("/api/v1/reports/daily", params={"day": D1}, headers=SUPERVISOR)).json() == daily_before
+    assert await stored_cells(service) == cells_before
+    assert (await client.post("/api/v1/admin/rebuild", headers=SUPERVISOR)).status_code == 403
+
+
+async def test_rebuild_promotes_kept_events_once_their_contract_exists(running: dict[str, Any]) -> None:
+    service = running["service"]
+    event = f.breached("t050", local(D1, 10))
+    body = {**event.model_dump(mode="json"), "event_type": "sla.later_added"}
+    assert await service.record_raw(body) is True
+    assert await service.record_raw(body) is False  # kept once
+    await service.store.unknown.update_one({}, {"$set": {"body.event_type": "sla.breached"}})  # contract arrives
+    result = await service.rebuild()
+    assert result["unknown_promoted"] == 1 and (await service.fact("t050")).sla_breaches == 1  # type: ignore[union-attr]
+    assert await service.store.unknown.count_documents({}) == 0
+
+
+async def test_a_crash_before_the_increments_is_finished_by_the_relay(running: dict[str, Any]) -> None:
+    service = running["service"]
+    store = service.store
+
+    class Crash(Exception):
+        pass
+
+    original = store.apply_pending
+
+    async def die(*_: Any) -> int:
+        raise Crash
+
+    store.apply_pending = die  # type: ignore[method-assign]
+    try:
+        await service.apply_to_fact(f.created("t060", local(D1, 9)))
+    except Crash:
+        pass
+    store.apply_pending = original  # type: ignore[method-assign]
+    assert await stored_cells(service) == {}
+    assert await service.relay_pending(grace_seconds=3600) == 0  # still fresh: the consumer may finish it
+    assert await service.relay_pending(grace_seconds=0) == 2  # one day, scopes all and channel=email
+    assert await stored_cells(service) == await cells_from_facts(service)
+    assert await service.relay_pending(grace_seconds=0) == 0
+
+
+async def test_spikes_are_published_once(running: dict[str, Any]) -> None:
+    import json
+
+    from contracts import ReportSpikeDetected
+
+    service, kit, client = running["service"], running["kit"], running["client"]
+    events: list[Event] = []
+    for i in range(2):  # baseline: 2 complaints on one of the 7 previous days
+        events += [f.created(f"b{i:03d}", local("2026-11-20", 9 + i)),
+                   f.classified(f"b{i:03d}", local("2026-11-20", 9 + i), category="complaint")]
+    for i in range(12):
+        events += [f.created(f"s{i:03d}", local(D1, 9, i)), f.classified(f"s{i:03d}", local(D1, 9, i), category="complaint")]
+    await deliver(running, *events)
+    r = await client.post("/api/v1/reports/spikes/scan", params={"day": D1}, headers=SUPERVISOR)
+    assert r.status_code == 200
+    spikes = r.json()
+    assert [(s["dimension"], s["value"], s["count"]) for s in spikes] == [("category", "complaint", 12)]
+    assert spikes[0]["baseline"] == round(2 / 7, 3)
+    assert (await client.post("/api/v1/reports/spikes/scan", params={"day": D1}, headers=SUPERVISOR)).json() == []
+    mock = kit.bus.publisher(ReportSpikeDetected).mock  # the events exchange's publisher: filter by type
+    bodies = [c.args[0] for c in mock.call_args_list]
+    bodies = [json.loads(b) if isinstance(b, bytes | str) else b for b in bodies]
+    sent = [ReportSpikeDetected.model_validate(b) for b in bodies if b.get("event_type") == "report.spike_detected"]
+    assert len(sent) == 1 and sent[0].payload.value == "complaint" and sent[0].payload.day == D1
+    hf = (await client.get("/api/v1/reports/high-frequency", params={"start": D1, "end": D1},
+                           headers=SUPERVISOR)).json()
+    assert hf["top_categories"][0] == {"key": "complaint", "count": 12} and len(hf["spikes"]) == 1
+    assert await service.store.spikes.count_documents({"outbox.0": {"$exists": True}}) == 0
+
+
+async def test_dashboard_live_and_page(running: dict[str, Any]) -> None:
+    service, client = running["service"], running["client"]
+    service.clock = lambda: local(D2, 12)
+    await deliver(running, *scripted_day()[0])
+    r = await client.get("/api/v1/dashboard/live", headers=SUPERVISOR)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["today"] == D2 and body["kpis"]["created"] == 1 and body["kpis"]["backlog"] == 2
+    assert body["backlog_by_priority"]["P4"] == 1 and len(body["trend"]) == 30
+    assert body["trend"][-2]["kpis"]["created"] == 3
+    page = await client.get("/dashboard")
+    assert page.status_code == 200 and "客服数据看板" in page.text and "chart.umd.min.js" in page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert (await client.get("/dashboard", params={"lang": "fr"})).status_code == 422
+    js = await client.get("/static/vendor/chart.umd.min.js")
+    assert js.status_code == 200 and "Chart.js v4" in js.text[:200]
+
+
+NEW_ROUTES = [
+    ("GET", "/api/v1/reports/kpis"), ("GET", "/api/v1/reports/kpis.csv"), ("GET", "/api/v1/reports/weekly"),
+    ("GET", "/api/v1/reports/monthly"), ("GET", "/api/v1/reports/agents"), ("GET", "/api/v1/reports/agents.csv"),
+    ("GET", "/api/v1/reports/high-frequency"), ("POST", "/api/v1/reports/spikes/scan"),
+    ("GET", "/api/v1/dashboard/live"), ("POST", "/api/v1/admin/rebuild"), ("GET", "/api/v1/admin/unknown-events"),
+]
+
+
+async def test_new_routes_need_a_valid_token_and_role(running: dict[str, Any]) -> None:
+    from servicekit.testing import token
+
+    client = running["client"]
+    expired = {"Authorization": "Bearer " + token(StaffRole.ADMIN, expired=True)}
+    for method, path in NEW_ROUTES:
+        assert (await client.request(method, path)).status_code == 401, path
+        assert (await client.request(method, path, headers=expired)).status_code == 401, path
+        r = await client.request(method, path, headers=auth_header(StaffRole.AGENT))
+        assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden", path
+
+
+async def test_new_routes_reject_bad_input(running: dict[str, Any]) -> None:
+    client = running["client"]
+    bad = [
+        ("/api/v1/reports/kpis", {"start": "2026-13-01"}), ("/api/v1/reports/kpis", {"granularity": "hour"}),
+        ("/api/v1/reports/kpis", {"start": D2, "end": D1}), ("/api/v1/reports/kpis", {"start": "2024-01-01", "end": D1}),
+        ("/api/v1/reports/kpis", {"team": "a", "agent": "b"}), ("/api/v1/reports/kpis", {"channel": "pigeon"}),
+        ("/api/v1/reports/kpis", {"top": 0}), ("/api/v1/reports/kpis.csv", {"agent": "x" * 65}),
+        ("/api/v1/reports/weekly", {"week": "2026-W48"}), ("/api/v1/reports/monthly", {"month": "2026-13"}),
+        ("/api/v1/reports/monthly", {"month": "2026-11-01"}), ("/api/v1/reports/agents", {"end": "x"}),
+        ("/api/v1/reports/high-frequency", {"top": 1000}), ("/api/v1/dashboard/live", {"channel": "fax"}),
+    ]
+    for path, params in bad:
+        r = await client.get(path, params=params, headers=SUPERVISOR)
+        assert r.status_code == 422, (path, params, r.text)
+        assert r.json()["error"]["code"] == "validation_error"
+    r = await client.post("/api/v1/reports/spikes/scan", params={"day": "soon"}, headers=SUPERVISOR)
+    assert r.status_code == 422

@@ -1,0 +1,169 @@
+"""The dashboard page in headless Chromium (Playwright, sync API), fed by a seeded stream of events
+through the in-memory broker: counters, charts with data, per-agent table, the English switch and
+the token handling. Screenshots go to artifacts_dir."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+import threading
+from collections.abc import Coroutine, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import uvicorn
+
+from contracts import Event, StaffRole
+from reporting import testing as f
+from reporting.app import ReportingSettings, create_app
+from reporting.testing import local
+from servicekit.testing import TEST_JWT_SECRET, running_app, token
+
+T = TypeVar("T")
+TODAY = "2026-11-26"
+DESKTOP = {"width": 1400, "height": 1500}
+
+
+def seeded_stream(seed: int = 7, tickets: int = 45) -> list[Event]:
+    """``tickets`` tickets over the 30 days up to TODAY: every channel and priority, four agents in two
+    teams, responses, resolutions (some after a reopening), closings, surveys and breaches."""
+    rnd = random.Random(seed)
+    channels = ["phone", "online_chat", "email", "social", "web_form"]
+    cats = ["after_sales", "pre_sales", "complaint", "requirement", "other"]
+    agents = [("A01", "general"), ("A02", "general"), ("A03", "vip"), ("A04", "vip")]
+    out: list[Event] = []
+    last = local(TODAY, 14)
+    for n in range(tickets):
+        tid = f"t{n:04d}"
+        span = 14 * 60 if n < 12 else 30 * 24 * 60  # a dozen of them today
+        created = last - timedelta(minutes=rnd.randrange(0, span))
+        ch, (agent, team) = rnd.choice(channels), rnd.choice(agents)
+        out += [f.created(tid, created, channel=ch),
+                f.classified(tid, created + timedelta(minutes=1), category=rnd.choice(cats),
+                             priority=rnd.choice(["P1", "P2", "P3", "P3", "P4"]), channel=ch),
+                f.assigned(tid, created + timedelta(minutes=2), agent=agent, team=team)]
+        t = created + timedelta(minutes=rnd.randrange(3, 240))
+        if t < last:
+            out.append(f.responded(tid, t, agent=agent))
+        if rnd.random() < 0.15:
+            out.append(f.breached(tid, created + timedelta(hours=8)))
+        done = created + timedelta(minutes=rnd.randrange(20, 4 * 24 * 60))
+        if done < last and rnd.random() < 0.8:
+            out.append(f.resolved(tid, done, agent=agent, channel=ch))
+            if rnd.random() < 0.6:
+                out.append(f.survey(tid, done + timedelta(hours=1), csat=rnd.choice([3.0, 4.0, 4.5, 5.0]), satisfied=True))
+            if done + timedelta(days=3) < last:
+                out.append(f.closed(tid, done + timedelta(days=3)))
+    return [e for e in out if e.occurred_at <= last]
+
+
+class LiveReporting:
+    def __init__(self) -> None:
+        settings = ReportingSettings(jwt_secret=TEST_JWT_SECRET,
+                                     business_timezone="Asia/Shanghai", log_format="text",
+                                     dashboard_refresh_seconds=5)
+        self.app = create_app(settings)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+
+    async def _main(self) -> None:
+        async with running_app(self.app) as running:
+            self.running, self.loop = running, asyncio.get_running_loop()
+            running["service"].clock = lambda: local(TODAY, 15)
+            for event in seeded_stream():  # what the broker handler does with each message (tested there)
+                await running["service"].record_raw(event.model_dump(mode="json"))
+            config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, lifespan="off", log_config=None,
+                                    access_log=False)
+            self.server = uvicorn.Server(config)
+            self.loop.call_later(0.2, self.ready.set)
+            await self.server.serve()
+
+    def call(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def live() -> Iterator[LiveReporting]:
+    server = LiveReporting()
+    server.thread.start()
+    assert server.ready.wait(60)
+    try:
+        yield server
+    finally:
+        server.server.should_exit = True
+        server.thread.join(10)
+
+
+def chart_total(page: Any, canvas: str) -> float:
+    return page.evaluate(
+        """id => { const c = Chart.getChart(document.getElementById(id));
+                  return c ? c.data.datasets.reduce((s, d) => s + d.data.reduce((a, b) => a + (+b || 0), 0), 0) : -1; }""",
+        canvas,
+    )
+
+
+def test_dashboard_renders_live_data_in_chromium(live: LiveReporting, chromium: Any, artifacts_dir: Path) -> None:
+    expected = live.call(live.running["client"].get(
+        "/api/v1/dashboard/live", headers={"Authorization": "Bearer " + token(StaffRole.SUPERVISOR)})).json()
+    assert expected["kpis"]["created"] > 0 and sum(expected["backlog_by_priority"].values()) > 0
+
+    context = chromium.new_context(viewport=DESKTOP, locale="zh-CN")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: errors.append("external request " + r.url) if not r.url.startswith(live.url) else None)
+
+    page.goto(live.url + "/dashboard")
+    page.wait_for_selector("#status:has-text('请输入主管令牌')")
+    assert page.locator("#cards .card").count() == 0  # no token, no data
+    page.fill("#token", token(StaffRole.SUPERVISOR, staff_id="S1"))
+    page.click("#login button")
+    page.wait_for_selector("body[data-loaded='true']")
+
+    created = page.locator("#cards .card[data-metric='created'] .value").inner_text()
+    assert created == str(expected["kpis"]["created"])
+    backlog = page.locator("#cards .card[data-metric='backlogNow'] .value").inner_text()
+    assert backlog == str(sum(expected["backlog_by_priority"].values()))
+    trend_total = sum(r["kpis"]["created"] + r["kpis"]["resolved"] + r["kpis"]["backlog"] for r in expected["trend"])
+    assert chart_total(page, "trendChart") == trend_total
+    assert chart_total(page, "backlogChart") == sum(expected["backlog_by_priority"].values())
+    assert chart_total(page, "histChart") == sum(b["count"] for bs in expected["resolution_histogram"].values() for b in bs) > 0
+    assert chart_total(page, "channelChart") == expected["kpis"]["created"]
+    assert page.locator("#agents tbody tr").count() == len(expected["agents"]) > 0
+    assert page.locator("h1").inner_text() == "客服数据看板"
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(artifacts_dir / "reporting-dashboard-zh.png"), full_page=True)
+
+    page.click("#lang")
+    assert page.locator("h1").inner_text() == "Support dashboard"
+    assert page.locator("#cards .card[data-metric='created'] .label").inner_text() == "Created today"
+    assert page.locator("#status").inner_text().startswith("Updated")
+    assert page.evaluate("Chart.getChart(document.getElementById('trendChart')).data.datasets[0].label") == "Created"
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(artifacts_dir / "reporting-dashboard-en.png"), full_page=True)
+
+    # the token survives a reload (sessionStorage), a bad one is dropped
+    page.reload()
+    page.wait_for_selector("body[data-loaded='true']")
+    page.evaluate("sessionStorage.setItem('helpdesk.reporting.token', 'garbage')")
+    page.reload()
+    page.wait_for_selector("#status.error")
+    assert page.evaluate("sessionStorage.getItem('helpdesk.reporting.token')") is None
+    assert errors == []
+    context.close()
+
+
+def test_a_token_in_the_fragment_is_taken_and_removed(live: LiveReporting, chromium: Any) -> None:
+    context = chromium.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.goto(live.url + "/dashboard?lang=en#token=" + token(StaffRole.ADMIN))
+    page.wait_for_selector("body[data-loaded='true']")
+    assert "#" not in page.url and page.locator("h1").inner_text() == "Support dashboard"
+    context.close()
