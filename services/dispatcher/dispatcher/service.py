@@ -450,22 +450,20 @@ class DispatcherService:
             return await self.store.get(a.ticket_id)
 
     async def on_sla_warning(self, event: SlaWarning) -> None:
-        p = event.payload
-        a = await self.store.get(p.ticket_id)
-        if a is not None:
-            await self.store.set_sla_due(p.ticket_id, p.deadline, p.target.value)
-        agent = a.agent_id if a and a.status == AssignmentStatus.ASSIGNED else p.agent_id
-        chain = await self._chain(agent, a.team if a else None)
-        await self.notify(domain.notes_for_warning(event, agent, chain), str(event.event_id))
+        await self._on_sla_deadline(event, domain.notes_for_warning)
 
     async def on_sla_breached(self, event: SlaBreached) -> None:
+        await self._on_sla_deadline(event, domain.notes_for_breach)
+
+    async def _on_sla_deadline(self, event: Any, notes_for: Any) -> None:
+        """Record the deadline on the assignment and notify the assignee and the supervisor chain."""
         p = event.payload
         a = await self.store.get(p.ticket_id)
         if a is not None:
             await self.store.set_sla_due(p.ticket_id, p.deadline, p.target.value)
         agent = a.agent_id if a and a.status == AssignmentStatus.ASSIGNED else p.agent_id
         chain = await self._chain(agent, a.team if a else None)
-        await self.notify(domain.notes_for_breach(event, agent, chain), str(event.event_id))
+        await self.notify(notes_for(event, agent, chain), str(event.event_id))
 
     async def on_escalated(self, event: TicketEscalated) -> None:
         a = await self.store.get(event.payload.ticket_id)
