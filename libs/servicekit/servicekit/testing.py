@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import time
@@ -206,3 +207,56 @@ def chromium_path() -> str | None:
 
 
 ARTIFACTS = os.environ.get("HELPDESK_ARTIFACTS", "artifacts")
+
+
+class LiveServer:
+    """A service app (in-memory broker and store, via :func:`running_app`) served over real HTTP by
+    uvicorn from a thread of its own — what a browser test talks to. ``prepare`` runs on the server's
+    loop before it listens (seed data); :meth:`call` runs a coroutine on that loop.
+
+        with LiveServer(create_app(settings)) as live:
+            page.goto(live.url + "/dashboard")
+    """
+
+    def __init__(self, app: Any, prepare: Callable[[dict[str, Any]], Any] | None = None,
+                 *, start_timeout: float = 60.0) -> None:
+        import threading
+
+        self.app, self.prepare, self.start_timeout = app, prepare, start_timeout
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+        self.running: dict[str, Any] = {}
+        self.server: Any = None
+
+    async def _main(self) -> None:
+        import uvicorn
+
+        async with running_app(self.app) as running:
+            self.running, self.loop = running, asyncio.get_running_loop()
+            if self.prepare is not None:
+                result = self.prepare(running)
+                if asyncio.iscoroutine(result):
+                    await result
+            config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, lifespan="off", log_config=None,
+                                    access_log=False)
+            self.server = uvicorn.Server(config)
+            self.loop.call_later(0.2, self.ready.set)
+            await self.server.serve()
+
+    def call(self, coro: Any, timeout: float = 30.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=timeout)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        if not self.ready.wait(self.start_timeout):
+            raise TimeoutError("live server did not start")
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+        self.thread.join(10)

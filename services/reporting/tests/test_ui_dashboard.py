@@ -4,25 +4,20 @@ the token handling. Screenshots go to artifacts_dir."""
 
 from __future__ import annotations
 
-import asyncio
 import random
-import socket
-import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-import uvicorn
 
 from contracts import Event, StaffRole
 from reporting import testing as f
 from reporting.app import ReportingSettings, create_app
 from reporting.testing import local
-from servicekit.testing import TEST_JWT_SECRET, running_app, token
+from servicekit.testing import TEST_JWT_SECRET, LiveServer, token
 
-T = TypeVar("T")
 TODAY = "2026-11-26"
 DESKTOP = {"width": 1400, "height": 1500}
 
@@ -60,45 +55,18 @@ def seeded_stream(seed: int = 7, tickets: int = 45) -> list[Event]:
     return [e for e in out if e.occurred_at <= last]
 
 
-class LiveReporting:
-    def __init__(self) -> None:
-        settings = ReportingSettings(jwt_secret=TEST_JWT_SECRET,
-                                     business_timezone="Asia/Shanghai", log_format="text",
-                                     dashboard_refresh_seconds=5)
-        self.app = create_app(settings)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = int(s.getsockname()[1])
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
-
-    async def _main(self) -> None:
-        async with running_app(self.app) as running:
-            self.running, self.loop = running, asyncio.get_running_loop()
-            running["service"].clock = lambda: local(TODAY, 15)
-            for event in seeded_stream():  # what the broker handler does with each message (tested there)
-                await running["service"].record_raw(event.model_dump(mode="json"))
-            config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, lifespan="off", log_config=None,
-                                    access_log=False)
-            self.server = uvicorn.Server(config)
-            self.loop.call_later(0.2, self.ready.set)
-            await self.server.serve()
-
-    def call(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
+async def seed(running: dict[str, Any]) -> None:
+    running["service"].clock = lambda: local(TODAY, 15)
+    for event in seeded_stream():  # what the broker handler does with each message (tested there)
+        await running["service"].record_raw(event.model_dump(mode="json"))
 
 
 @pytest.fixture(scope="module")
-def live() -> Iterator[LiveReporting]:
-    server = LiveReporting()
-    server.thread.start()
-    assert server.ready.wait(60)
-    try:
+def live() -> Iterator[LiveServer]:
+    settings = ReportingSettings(jwt_secret=TEST_JWT_SECRET, business_timezone="Asia/Shanghai", log_format="text",
+                                 dashboard_refresh_seconds=5)
+    with LiveServer(create_app(settings), prepare=seed) as server:
         yield server
-    finally:
-        server.server.should_exit = True
-        server.thread.join(10)
 
 
 def chart_total(page: Any, canvas: str) -> float:
@@ -109,7 +77,7 @@ def chart_total(page: Any, canvas: str) -> float:
     )
 
 
-def test_dashboard_renders_live_data_in_chromium(live: LiveReporting, chromium: Any, artifacts_dir: Path) -> None:
+def test_dashboard_renders_live_data_in_chromium(live: LiveServer, chromium: Any, artifacts_dir: Path) -> None:
     expected = live.call(live.running["client"].get(
         "/api/v1/dashboard/live", headers={"Authorization": "Bearer " + token(StaffRole.SUPERVISOR)})).json()
     assert expected["kpis"]["created"] > 0 and sum(expected["backlog_by_priority"].values()) > 0
@@ -160,7 +128,7 @@ def test_dashboard_renders_live_data_in_chromium(live: LiveReporting, chromium: 
     context.close()
 
 
-def test_a_token_in_the_fragment_is_taken_and_removed(live: LiveReporting, chromium: Any) -> None:
+def test_a_token_in_the_fragment_is_taken_and_removed(live: LiveServer, chromium: Any) -> None:
     context = chromium.new_context(viewport=DESKTOP)
     page = context.new_page()
     page.goto(live.url + "/dashboard?lang=en#token=" + token(StaffRole.ADMIN))

@@ -3,50 +3,26 @@ English, the one-time rule and the messages for dead links. Screenshots go to ar
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-import uvicorn
 
 from contracts import Channel, SurveyCompleted, TicketResolved, TicketResolvedPayload
-from servicekit.testing import published, running_app
+from servicekit.testing import LiveServer, published
 from survey.app import SurveySettings, create_app
 
-T = TypeVar("T")
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 860}
 
 
-class LiveSurvey:
-    """The survey app (in-memory broker and store) served over real HTTP from a thread of its own, so
-    the browser talks to it like a customer's phone would."""
+class LiveSurvey(LiveServer):
+    """The survey app served over real HTTP, so the browser talks to it like a customer's phone would."""
 
     def __init__(self, settings: SurveySettings, notifier: Any) -> None:
-        self.app = create_app(settings, notifier=notifier)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = int(s.getsockname()[1])
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
-
-    async def _main(self) -> None:
-        async with running_app(self.app) as running:
-            self.running, self.loop = running, asyncio.get_running_loop()
-            config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, lifespan="off", log_config=None,
-                                    access_log=False)
-            self.server = uvicorn.Server(config)
-            self.loop.call_later(0.2, self.ready.set)
-            await self.server.serve()
-
-    def call(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=10)
+        super().__init__(create_app(settings, notifier=notifier))
 
     def new_link(self, ticket: str, *, now: datetime | None = None) -> str:
         at = datetime.now(UTC).replace(microsecond=0)
@@ -56,7 +32,7 @@ class LiveSurvey:
                                   resolved_at=at),
             correlation_id=ticket, producer="intake", occurred_at=at,
         )
-        result = self.call(self.running["service"].on_resolved(event, now=now))
+        result = self.call(self.running["service"].on_resolved(event, now=now), timeout=10)
         assert result.token
         return f"{self.url}/s/{result.token}"
 
@@ -66,15 +42,8 @@ class LiveSurvey:
 
 @pytest.fixture
 def live(settings: SurveySettings, notifier: Any) -> Iterator[LiveSurvey]:
-    server = LiveSurvey(settings, notifier)
-    server.thread.start()
-    assert server.ready.wait(10)
-    try:
+    with LiveSurvey(settings, notifier) as server:
         yield server
-    finally:
-        server.call(asyncio.sleep(0))
-        server.server.should_exit = True
-        server.thread.join(10)
 
 
 def test_a_customer_answers_on_a_phone_in_chinese(live: LiveSurvey, chromium: Any, artifacts_dir: Path) -> None:
