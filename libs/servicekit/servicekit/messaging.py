@@ -82,6 +82,9 @@ class ConsumeGuard(BaseMiddleware):
 
     async def consume_scope(self, call_next: Any, msg: Any) -> Any:
         self.token = correlation_id_var.set(msg.correlation_id or None)
+        size = len(getattr(self.msg, "body", b"") or b"")
+        if size > self.bus.settings.max_message_bytes:
+            raise PermanentError(f"message of {size} bytes exceeds the {self.bus.settings.max_message_bytes}-byte limit")
         return await call_next(msg)
 
     async def __aexit__(self, exc_type: Any = None, exc_val: BaseException | None = None, exc_tb: Any = None) -> bool:

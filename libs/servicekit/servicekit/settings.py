@@ -30,6 +30,9 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str = "helpdesk-staff"
     delivery_limit: int = Field(default=5, ge=1, le=100, description="Deliveries before a message is dead-lettered.")
     prefetch_count: int = Field(default=32, ge=1, le=10_000)
+    max_message_bytes: int = Field(
+        default=1_000_000, ge=1024, description="Larger messages are dead-lettered unread (abuse/poison guard)."
+    )
     retry_backoff_seconds: float = Field(default=0.2, ge=0.0, description="Base of the exponential retry back-off.")
     outbox_relay_interval_seconds: float = Field(default=1.0, gt=0)
     outbox_grace_seconds: float = Field(default=3.0, ge=0, description="Age before the relay republishes an event.")
