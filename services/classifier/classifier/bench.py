@@ -14,12 +14,14 @@ def main(n: int = 20_000) -> None:
     fitted = model.fit([e for e in examples if e.split == "train"])
     ruleset = domain.ruleset_v1(datetime.now(UTC))
     items = [domain.ClassificationInput(description=e.text) for e in examples if e.split == "test"]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for i in range(n):
         item = items[i % len(items)]
-        domain.decide(ruleset, item, fitted.predict(f"{item.subject}\n{item.description}"), "model-v1")
-    elapsed = time.perf_counter() - started
-    print(f"{n} classifications in {elapsed:.2f} s: {n / elapsed:,.0f}/s in-process (rules + model)")
+        text = item.text  # normalised once, shared by the rules and the model
+        domain.decide(ruleset, item, fitted.predict_normalized(text), "model-v1", text=text)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(f"{n} classifications in {elapsed:.2f} s: {n / elapsed:,.0f}/s in-process (rules + model); "
+          f"{cpu:.2f} s of CPU: {n / cpu:,.0f}/s per busy core")
 
 
 if __name__ == "__main__":

@@ -112,10 +112,12 @@ class ClassifierService:
 
     def classify(self, item: ClassificationInput) -> Classification:
         """Dry-run classification with the loaded rule set and model (nothing stored or published)."""
-        prediction = self.model.model.predict(f"{item.subject}\n{item.description}") if self.model else None
+        text = item.text  # normalised once, shared by the rules and the model
+        prediction = self.model.model.predict_normalized(text) if self.model else None
         return domain.decide(
             self.ruleset, item, prediction, self.model.classifier_version if self.model else None,
             rule_wins_at=self.rule_wins_at, model_accept_at=self.model_accept_at, review_below=self.review_below,
+            text=text,
         )
 
     async def on_ticket_created(

@@ -41,7 +41,7 @@ def test_fast_scoring_equals_sklearn(small: tuple[model.LinearModel, list[model.
 
     fitted, subset = small
     vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, preprocessor=domain.normalize,
-                          max_df=0.5, dtype=np.float32)
+                          max_df=0.5, min_df=2, dtype=np.float64)
     x = vec.fit_transform([e.text for e in subset])
     est = LogisticRegression(C=10.0, max_iter=500).fit(x, [e.category for e in subset])
     for text in ("手机无法开机", "I want a refund for my laptop", "你们客服态度太差", "", "zzz"):
