@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aio_pika
 import httpx
 import pytest
 
@@ -20,6 +21,16 @@ from servicekit.testing import TEST_JWT_SECRET, auth_header, delete_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 CHANNEL_KEYS = {c: f"e2e-{c}-key-0123456789" for c in ("phone", "online_chat", "email", "social", "web_form")}
+
+
+async def _declare_tap(url: str, exchange: str, queue: str) -> None:
+    """A queue bound to every event of the run, so tests can inspect exactly what was published."""
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        events = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+        tap = await channel.declare_queue(queue, durable=True)
+        await tap.bind(events, routing_key="#")
 
 
 def free_port() -> int:
@@ -35,6 +46,8 @@ class Platform:
         self.rabbitmq = rabbitmq
         self.staff = auth_header([StaffRole.SUPERVISOR, StaffRole.AGENT], staff_id="e2e-supervisor")
         self.channel_keys = dict(CHANNEL_KEYS)
+        self.tap_queue = ""
+        self.log_dir = stack.log_dir
 
     def url(self, service: str) -> str:
         return self.stack.url(service)
@@ -73,7 +86,12 @@ def platform(rabbitmq: str, mongodb_url: str | None) -> Iterator[Platform]:
     try:
         stack.wait_ready(timeout=120)
         queues = stack.declared_queues()
-        yield Platform(stack, namespace, rabbitmq)
+        tap = Namespace(namespace).subscription_queue("e2e", "tap")
+        asyncio.run(_declare_tap(rabbitmq, Namespace(namespace).events_exchange, tap))
+        queues.add(tap)
+        platform = Platform(stack, namespace, rabbitmq)
+        platform.tap_queue = tap
+        yield platform
     finally:
         stack.stop()
         ns = Namespace(namespace)
