@@ -219,7 +219,7 @@ class EventBus:
         async for attempt in AsyncRetrying(
             stop=stop_after_attempt(self.settings.broker_connect_attempts),
             wait=wait_exponential(multiplier=0.5, max=5),
-            retry=retry_if_exception_type((OSError, ConnectionError, Exception)),
+            retry=retry_if_exception_type(Exception),  # any connect failure: the broker may still be starting
             reraise=True,
         ):
             with attempt:

@@ -206,8 +206,6 @@ def chromium_path() -> str | None:
     return None
 
 
-ARTIFACTS = os.environ.get("HELPDESK_ARTIFACTS", "artifacts")
-
 
 class LiveServer:
     """A service app (in-memory broker and store, via :func:`running_app`) served over real HTTP by
