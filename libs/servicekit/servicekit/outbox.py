@@ -68,7 +68,9 @@ class Outbox:
         cutoff = datetime.now(UTC) - self.grace
         total = pending = 0
         for collection in self.collections:
-            cursor = collection.find({f"{FIELD}.created_at": {"$lt": cutoff}}, {FIELD: 1}).limit(self.batch)
+            # $lte: stored datetimes keep milliseconds only, so an entry written in the cutoff's millisecond
+            # compares equal to it.
+            cursor = collection.find({f"{FIELD}.created_at": {"$lte": cutoff}}, {FIELD: 1}).limit(self.batch)
             async for doc in cursor:
                 entries = doc.get(FIELD) or []
                 pending += len(entries)

@@ -133,7 +133,9 @@ class ReportingStore:
         return done
 
     async def stale_pending(self, before: datetime, limit: int = 200) -> list[tuple[str, list[dict[str, Any]]]]:
-        cursor = self.facts.find({"pending.at": {"$lt": before}}, {"pending": 1}).limit(limit)
+        # $lte: MongoDB keeps datetimes to the millisecond, so an entry written in the same millisecond as
+        # ``before`` compares equal to it, not earlier.
+        cursor = self.facts.find({"pending.at": {"$lte": before}}, {"pending": 1}).limit(limit)
         return [(d["_id"], list(d.get("pending") or [])) async for d in cursor]
 
     async def scope_cells(self, scope: str, start: date, end: date) -> dict[str, dict[str, Any]]:
