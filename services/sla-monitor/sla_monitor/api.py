@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Path, Response
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, Field, StringConstraints
 
 from contracts import SlaTarget
 from contracts.events_sla import OverdueReasonCode
@@ -32,6 +32,7 @@ from .domain import (
 from .service import Conflict, NotFound, PolicyMissing, SlaService, utcnow
 
 TicketIdPath = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")]
+TicketIdItem = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")]
 VersionPath = Annotated[int, Path(ge=1, le=1_000_000)]
 CalendarIdPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9\-]{0,39}$")]
 
@@ -59,6 +60,27 @@ def build_router(service: SlaService) -> APIRouter:
     router = APIRouter(prefix="/api/v1")
 
     # ------------------------------------------------------------------ clocks
+    @router.get("/clocks", response_model=list[ClockView], tags=["clocks"])
+    async def list_clocks(
+        _: AnyStaff, ticket_id: Annotated[list[TicketIdItem], Query(min_length=1, max_length=200)]
+    ) -> list[ClockView]:
+        """Clocks of several tickets at once (``?ticket_id=a&ticket_id=b``, up to 200), in the order asked;
+        tickets without a clock are left out. For queue screens that colour tickets by time left."""
+        now = utcnow()
+        return [view(c, now) for c in await service.get_clocks(ticket_id)]
+
+    @router.get("/clocks/overdue", response_model=list[ClockView], tags=["clocks"])
+    async def overdue_clocks(
+        _: Supervisor,
+        team: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$")] = None,
+        unexplained: bool = True,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> list[ClockView]:
+        """Tickets that breached a target and are not closed, soonest due first — by default only those
+        still waiting for an overdue reason (the supervisor's approval of the overdue ticket)."""
+        now = utcnow()
+        return [view(c, now) for c in await service.breached_clocks(team=team, unexplained=unexplained, limit=limit)]
+
     @router.get("/clocks/{ticket_id}", response_model=ClockView, tags=["clocks"],
                 responses={404: {"description": "no clock for this ticket (yet)"}})
     async def get_clock(ticket_id: TicketIdPath, _: AnyStaff) -> ClockView:

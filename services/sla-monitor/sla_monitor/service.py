@@ -230,6 +230,14 @@ class SlaService:
     async def get_clock(self, ticket_id: str) -> Clock | None:
         return await self.store.get_clock(ticket_id)
 
+    async def get_clocks(self, ticket_ids: list[str]) -> list[Clock]:
+        """Clocks of several tickets (a queue screen), in the order asked; unknown ids are left out."""
+        found = {c.ticket_id: c for c in await self.store.get_clocks(list(dict.fromkeys(ticket_ids)))}
+        return [found[t] for t in dict.fromkeys(ticket_ids) if t in found]
+
+    async def breached_clocks(self, *, team: str | None, unexplained: bool, limit: int) -> list[Clock]:
+        return await self.store.breached_clocks(team=team, unexplained=unexplained, limit=limit)
+
     # ------------------------------------------------------------------ alarms
     async def tick(self, now: datetime | None = None) -> TickResult:
         """One scan: read the schedule buckets from the shared cursor up to now, raise the alarms that

@@ -23,7 +23,16 @@ from pymongo.errors import DuplicateKeyError
 
 from servicekit.documents import from_doc, to_doc
 
-from .domain import BusinessCalendar, CalendarRecord, Clock, PolicyBody, PolicyRecord, PolicyStatus, SlaPolicy
+from .domain import (
+    BusinessCalendar,
+    CalendarRecord,
+    Clock,
+    ClockStatus,
+    PolicyBody,
+    PolicyRecord,
+    PolicyStatus,
+    SlaPolicy,
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,8 @@ class SlaStore:
     async def ensure_indexes(self) -> None:
         # The repair sweep (start-up and rare) finds clocks whose alarm time passed without a scan.
         await self.clocks.create_index([("next_check_at", ASCENDING)], name="next_check_at")
+        # the supervisors' overdue list: breached clocks, soonest due first
+        await self.clocks.create_index([("breach_count", ASCENDING), ("resolution_due", ASCENDING)], name="breached")
         await self.policies.create_index([("status", ASCENDING), ("activated_at", DESCENDING)], name="status_activated")
 
     # ------------------------------------------------------------------ policies
@@ -156,6 +167,21 @@ class SlaStore:
     async def get_clock(self, ticket_id: str) -> Clock | None:
         doc = await self.clocks.find_one({"_id": ticket_id})
         return from_doc(Clock, doc) if doc else None
+
+    async def get_clocks(self, ticket_ids: list[str]) -> list[Clock]:
+        cursor = self.clocks.find({"_id": {"$in": ticket_ids}}, {"outbox": 0, "applied_events": 0})
+        return [from_doc(Clock, d) async for d in cursor]
+
+    async def breached_clocks(self, *, team: str | None, unexplained: bool, limit: int) -> list[Clock]:
+        """Clocks that breached a target and are not closed, soonest resolution due first; ``unexplained``
+        keeps those without an overdue reason yet (waiting for a supervisor's approval)."""
+        query: dict[str, Any] = {"breach_count": {"$gt": 0}, "status": {"$ne": ClockStatus.CLOSED.value}}
+        if team:
+            query["team"] = team
+        if unexplained:
+            query["overdue_reasons"] = {"$size": 0}
+        cursor = self.clocks.find(query, {"outbox": 0, "applied_events": 0}).sort("resolution_due", ASCENDING)
+        return [from_doc(Clock, d) async for d in cursor.limit(limit)]
 
     async def load_clock(self, ticket_id: str) -> StoredClock | None:
         doc = await self.clocks.find_one({"_id": ticket_id}, {"outbox": 0})

@@ -387,6 +387,36 @@ async def test_overdue_reasons_for_breached_tickets_reach_reporting(running: dic
     assert len((await _clock(running))["overdue_reasons"]) == 1
 
 
+async def test_queue_screens_read_clocks_in_batches_and_the_overdue_list(running: dict[str, Any]) -> None:
+    client, service = running["client"], running["service"]
+    await _publish(running, created(channel=Channel.EMAIL), classified(priority=Priority.P2, when=at(1)))
+    await _publish(running, created("t002", channel=Channel.EMAIL))
+    url = "/api/v1/clocks?ticket_id=t002&ticket_id=unknown&ticket_id=t001&ticket_id=t002"
+    assert (await client.get(url)).status_code == 401
+    r = await client.get(url, headers=AGENT)
+    assert r.status_code == 200, r.text
+    assert [c["ticket_id"] for c in r.json()] == ["t002", "t001"]  # asked order, unknown left out, no doubles
+    assert r.json()[1]["priority"] == "P2" and r.json()[1]["resolution_remaining_seconds"] is not None
+    too_many = "&".join(f"ticket_id=t{i}" for i in range(201))
+    assert (await client.get(f"/api/v1/clocks?{too_many}", headers=AGENT)).status_code == 422
+    assert (await client.get("/api/v1/clocks", headers=AGENT)).status_code == 422
+    assert (await client.get("/api/v1/clocks?ticket_id=a%20b", headers=AGENT)).status_code == 422
+
+    overdue = "/api/v1/clocks/overdue"
+    assert (await client.get(overdue, headers=AGENT)).status_code == 403
+    assert (await client.get(overdue, headers=SUPERVISOR)).json() == []
+    await service.tick(at(0))
+    await service.tick(at(121))  # t001 (P2, 2 h first response) breached; t002 (P3 business hours) not
+    r = await client.get(overdue, headers=SUPERVISOR)
+    assert [c["ticket_id"] for c in r.json()] == ["t001"] and r.json()[0]["breach_count"] >= 1
+    assert (await client.get(f"{overdue}?team=complaints", headers=SUPERVISOR)).json() == []
+    body = {"code": "complex_process", "target": "first_response"}
+    assert (await client.post("/api/v1/clocks/t001/overdue-reasons", json=body, headers=SUPERVISOR)).status_code == 201
+    assert (await client.get(overdue, headers=SUPERVISOR)).json() == []  # approved: off the waiting list
+    r = await client.get(f"{overdue}?unexplained=false", headers=SUPERVISOR)
+    assert [c["ticket_id"] for c in r.json()] == ["t001"]
+
+
 # ----------------------------------------------------------------------------- policies admin
 def _draft(**changes: Any) -> dict[str, Any]:
     body = POLICY_V1.model_dump(mode="json", exclude={"version"})
