@@ -1,4 +1,5 @@
-# One image recipe for every service: docker build --build-arg SERVICE=intake --build-arg MODULE=intake .
+# One image recipe for every service (and the web console: SERVICE=console MODULE=console):
+#   docker build --build-arg SERVICE=intake --build-arg MODULE=intake .
 FROM python:3.11-slim
 
 ENV PYTHONUNBUFFERED=1 \
@@ -14,6 +15,7 @@ WORKDIR /app
 COPY pyproject.toml uv.lock ./
 COPY libs ./libs
 COPY services ./services
+COPY web ./web
 
 ARG SERVICE
 ARG MODULE

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from servicekit.launcher import SERVICES
+from servicekit.launcher import CONSOLE, SERVICES
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -31,7 +31,12 @@ def test_compose_file_is_valid() -> None:
         assert result.returncode == 0, result.stderr
     spec = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
     services = spec["services"]
-    assert {"rabbitmq", "mongodb"} | {s.name for s in SERVICES} == set(services)
+    assert {"rabbitmq", "mongodb", CONSOLE.name} | {s.name for s in SERVICES} == set(services)
+    console = services[CONSOLE.name]
+    assert console["build"]["args"] == {"SERVICE": "console", "MODULE": "console"}
+    assert console["depends_on"] == {"dispatcher": {"condition": "service_healthy"}}
+    assert {f"{s.name.replace('-', '_').upper()}_URL" for s in SERVICES} <= set(console["environment"])
+    assert "/health/ready" in " ".join(console["healthcheck"]["test"])
     assert "management" in services["rabbitmq"]["image"]
     assert "mongodb-data:/data/db" in services["mongodb"]["volumes"] and "mongodb-data" in spec["volumes"]
     for svc in SERVICES:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from contracts import Namespace, StaffRole
-from servicekit.launcher import SERVICES, Stack
+from servicekit.launcher import CONSOLE, SERVICES, Stack
 from servicekit.testing import TEST_JWT_SECRET, auth_header, delete_topology
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,6 +39,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+E2E_ADMIN_ID = "e2e-admin"
+E2E_ADMIN_PASSWORD = "Init-Desk-Pass-1!"
+
+
 class Platform:
     def __init__(self, stack: Stack, namespace: str, rabbitmq: str) -> None:
         self.stack = stack
@@ -47,6 +51,7 @@ class Platform:
         self.staff = auth_header([StaffRole.SUPERVISOR, StaffRole.AGENT], staff_id="e2e-supervisor")
         self.channel_keys = dict(CHANNEL_KEYS)
         self.tap_queue = ""
+        self.admin_id, self.admin_password = E2E_ADMIN_ID, E2E_ADMIN_PASSWORD  # the dispatcher's first admin
         self.log_dir = stack.log_dir
 
     def url(self, service: str) -> str:
@@ -74,18 +79,23 @@ def platform(rabbitmq: str, mongodb_url: str | None) -> Iterator[Platform]:
         "LOG_FORMAT": "json",
         "OUTBOX_GRACE_SECONDS": "2",
         "MONGODB_DATABASE_PREFIX": namespace,
+        "DISPATCHER_ADMIN_STAFF_ID": E2E_ADMIN_ID,
+        "DISPATCHER_ADMIN_INITIAL_PASSWORD": E2E_ADMIN_PASSWORD,
+        "REFRESH_SECONDS": "3",
     }
     if mongodb_url:
         env["MONGODB_URL"] = mongodb_url
     else:
         env.pop("MONGODB_URL", None)
-    stack = Stack(env=env, ports={s.name: free_port() for s in SERVICES},
+    stack = Stack(env=env, ports={s.name: free_port() for s in (*SERVICES, CONSOLE)},
                   log_dir=ROOT / "artifacts" / "e2e-logs" / namespace, echo=False)
     stack.start()
     queues: set[str] = set()
     try:
         stack.wait_ready(timeout=120)
         queues = stack.declared_queues()
+        stack.start_console()
+        stack.wait_ready(timeout=60)
         tap = Namespace(namespace).subscription_queue("e2e", "tap")
         asyncio.run(_declare_tap(rabbitmq, Namespace(namespace).events_exchange, tap))
         queues.add(tap)

@@ -40,6 +40,23 @@ _CORRELATION_OK = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 Hook = Callable[[], Awaitable[Any]]
 
 
+def install_correlation_middleware(app: FastAPI) -> None:
+    """Take the caller's ``X-Correlation-ID`` (when well-formed) or make one, keep it in the logging
+    context for the request, and echo it on the response."""
+
+    @app.middleware("http")
+    async def _correlation(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        given = request.headers.get("x-correlation-id", "")
+        cid = given if _CORRELATION_OK.match(given) else uuid.uuid4().hex
+        token = correlation_id_var.set(cid)
+        try:
+            response = await call_next(request)
+        finally:
+            correlation_id_var.reset(token)
+        response.headers["X-Correlation-ID"] = cid
+        return response
+
+
 class ServiceKit:
     def __init__(self, settings: ServiceSettings, *, title: str, description: str, version: str = "0.1.0") -> None:
         configure_logging(settings.service_name, settings.log_level, settings.log_format)
@@ -67,7 +84,7 @@ class ServiceKit:
         self.app.state.tokens = self.tokens
         install_error_handlers(self.app)
         install_http_metrics(self.app, self.service)
-        self._install_correlation_middleware()
+        install_correlation_middleware(self.app)
         self.app.include_router(
             health_router(self.service, {"broker": self.bus.ping, "database": self._db_ok, "started": self._started})
         )
@@ -125,19 +142,6 @@ class ServiceKit:
         return self.ready
 
     # ------------------------------------------------------------------ HTTP extras
-    def _install_correlation_middleware(self) -> None:
-        @self.app.middleware("http")
-        async def _correlation(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-            given = request.headers.get("x-correlation-id", "")
-            cid = given if _CORRELATION_OK.match(given) else uuid.uuid4().hex
-            token = correlation_id_var.set(cid)
-            try:
-                response = await call_next(request)
-            finally:
-                correlation_id_var.reset(token)
-            response.headers["X-Correlation-ID"] = cid
-            return response
-
     def _install_asyncapi(self, title: str, version: str, description: str) -> None:
         cache: dict[str, Any] = {}
 

@@ -1,6 +1,6 @@
 """Run the whole platform as local processes (no Docker): ``python -m servicekit.launcher``.
 
-Starts the six services against ``RABBITMQ_URL`` (and ``MONGODB_URL`` when set, else each service's
+Starts the six services (and the web console in front of them) against ``RABBITMQ_URL`` (and ``MONGODB_URL`` when set, else each service's
 in-memory store, which is NOT persistent), prefixes every log line with the service name, and stops
 everything cleanly on Ctrl-C / SIGTERM. Secrets that are not in the environment are generated once and
 kept in ``.run/local.env`` (git-ignored) so that tokens and API keys survive a restart.
@@ -47,7 +47,10 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("reporting", "reporting", 8006),
 )
 
-_COLOURS = ("36", "33", "35", "32", "34", "31")
+CONSOLE = ServiceSpec("console", "console", 8080)
+"""The staff web console (web/console): serves the pages and forwards API calls to the services above."""
+
+_COLOURS = ("36", "33", "35", "32", "34", "31", "37")
 
 
 @dataclass
@@ -78,9 +81,17 @@ class Stack:
                 continue
             self.start_one(spec, index)
 
-    def start_one(self, spec: ServiceSpec, index: int = 0) -> Running:
+    def start_console(self) -> Running:
+        """Start the web console in front of the running services (their URLs are passed to it)."""
+        upstreams = {f"{run.spec.name.replace('-', '_').upper()}_URL": run.url for run in self.running.values()}
+        extra = dict(upstreams)
+        if "reporting" in self.running:
+            extra["DASHBOARD_URL"] = f"{self.running['reporting'].url}/dashboard"
+        return self.start_one(CONSOLE, len(SERVICES), extra_env=extra)
+
+    def start_one(self, spec: ServiceSpec, index: int = 0, extra_env: dict[str, str] | None = None) -> Running:
         port = self.ports.get(spec.name, spec.port)
-        env = {**self.env, "HTTP_PORT": str(port), "HTTP_HOST": "127.0.0.1"}
+        env = {**self.env, **(extra_env or {}), "HTTP_PORT": str(port), "HTTP_HOST": "127.0.0.1"}
         process = subprocess.Popen(
             [sys.executable, "-m", spec.module],
             env=env,
@@ -93,7 +104,7 @@ class Stack:
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             sink = open(self.log_dir / f"{spec.name}.log", "a", encoding="utf-8")  # noqa: SIM115
-        run.pump = threading.Thread(target=_pump, args=(process, spec.name, _COLOURS[index % 6], sink, self.echo),
+        run.pump = threading.Thread(target=_pump, args=(process, spec.name, _COLOURS[index % len(_COLOURS)], sink, self.echo),
                                     daemon=True)
         run.pump.start()
         self.running[spec.name] = run
@@ -137,6 +148,8 @@ class Stack:
 
         names: set[str] = set()
         for run in self.running.values():
+            if run.spec not in SERVICES:
+                continue  # the console consumes nothing
             with urllib.request.urlopen(f"{run.url}/asyncapi.json", timeout=5) as resp:  # noqa: S310 (loopback)
                 spec = json.load(resp)
             for channel in spec.get("channels", {}).values():
@@ -225,9 +238,15 @@ def _run(args: argparse.Namespace) -> int:
     stack.start(args.only or None)
     try:
         stack.wait_ready(timeout=args.ready_timeout)
+        if not args.no_console:
+            stack.start_console()
+            stack.wait_ready(timeout=args.ready_timeout)
         print("\nall services ready:", flush=True)
         for name, run in stack.running.items():
-            print(f"  {name:<11} {run.url}  (docs {run.url}/docs, events {run.url}/asyncapi)", flush=True)
+            extra = "web console" if run.spec == CONSOLE else f"docs {run.url}/docs, events {run.url}/asyncapi"
+            print(f"  {name:<11} {run.url}  ({extra})", flush=True)
+        if "console" in stack.running:
+            print(f"\nweb console (agents, supervisors, admins): {stack.url('console')}/", flush=True)
         keys = env["CHANNEL_API_KEYS"].split(",")
         print(f"channel API keys (X-API-Key): kept in {local_env_file(root)}; e.g. {keys[0].split('=')[0]}", flush=True)
         print(f"first admin: staff id {env['DISPATCHER_ADMIN_STAFF_ID']}, initial password in "
@@ -270,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="start the services (default)")
     run.add_argument("--only", nargs="*", choices=[s.name for s in SERVICES], help="start only these services")
     run.add_argument("--ready-timeout", type=float, default=120.0)
+    run.add_argument("--no-console", action="store_true", help="do not start the web console")
     tok = sub.add_parser("token", help="print a local staff token")
     tok.add_argument("--role", choices=["agent", "supervisor", "admin"], default="supervisor")
     tok.add_argument("--staff-id", default="local-dev")

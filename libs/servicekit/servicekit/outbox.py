@@ -47,7 +47,11 @@ class Outbox:
 
     async def flush(self, collection: Any, doc_id: Any, entries: list[dict[str, Any]] | None = None) -> int:
         """Publish a document's pending events right after its write. Without ``entries`` they are read
-        back from the document (e.g. when a duplicate delivery finds the work already done)."""
+        back from the document (e.g. when a duplicate delivery finds the work already done).
+
+        Best effort: the write has committed, so a broker that is away (restarting, connection lost) must
+        not turn it into a failure — an HTTP caller would see a 500 for work that was done and might
+        repeat it. What could not be published stays in the outbox and the relay sends it later."""
         if entries is None:
             doc = await collection.find_one({"_id": doc_id}, {FIELD: 1})
             entries = list((doc or {}).get(FIELD) or [])
@@ -58,6 +62,9 @@ class Outbox:
             for entry in entries:
                 await self.bus.publish(entry["event"])
                 published.append(entry["event_id"])
+        except Exception as exc:  # noqa: BLE001 - any publish failure leaves the rest to the relay
+            log.warning("outbox: %d event(s) of %s left for the relay (%s: %s)", len(entries) - len(published),
+                        doc_id, type(exc).__name__, exc)
         finally:
             if published:
                 await collection.update_one({"_id": doc_id}, {"$pull": {FIELD: {"event_id": {"$in": published}}}})

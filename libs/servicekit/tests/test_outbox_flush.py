@@ -1,0 +1,48 @@
+"""The flush after a committed write is best effort: a broker that is away leaves the events to the relay
+instead of failing the caller (an HTTP 500 for work that was done)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import aiormq
+from mongomock_motor import AsyncMongoMockClient
+
+import contracts as c
+from servicekit.outbox import Outbox, outbox_entries
+
+
+def created(no: str) -> c.TicketCreated:
+    payload = c.TicketCreatedPayload(
+        ticket_id=no, ticket_no=no, channel=c.Channel.EMAIL, channel_message_id=no, customer_id="c1",
+        customer_display="客户A-0001", description="x", created_at=datetime.now(UTC),
+    )
+    return c.TicketCreated.new(payload, correlation_id=no, producer="test")
+
+
+class BrokerGoneAfter:
+    service = "test"
+
+    def __init__(self, ok: int) -> None:
+        self.ok, self.sent = ok, []
+
+    async def publish(self, event: dict[str, Any]) -> None:
+        if len(self.sent) >= self.ok:
+            raise aiormq.exceptions.ChannelInvalidStateError("channel closed")
+        self.sent.append(event["event_id"])
+
+
+async def test_a_failed_publish_leaves_the_rest_in_the_outbox_without_raising() -> None:
+    docs = AsyncMongoMockClient()["db"]["docs"]
+    entries = outbox_entries(created("a"), created("b"), created("c"))
+    await docs.insert_one({"_id": "d1", "outbox": entries})
+    bus = BrokerGoneAfter(ok=1)
+    outbox = Outbox(bus, [docs], grace_seconds=0)  # type: ignore[arg-type]
+    assert await outbox.flush(docs, "d1", entries) == 1
+    doc = await docs.find_one({"_id": "d1"})
+    assert [e["event_id"] for e in doc["outbox"]] == [entries[1]["event_id"], entries[2]["event_id"]]
+    bus.ok = 10  # the broker is back: the relay sends the rest, once
+    assert await outbox.relay_once() == 2
+    assert (await docs.find_one({"_id": "d1"}))["outbox"] == []
+    assert bus.sent == [e["event_id"] for e in entries]
