@@ -161,6 +161,23 @@ def test_agent_and_supervisor_walkthrough(platform: Any, desks: Any) -> None:
     admin.page.click("#dry-run button[type=submit]")
     admin.page.wait_for_selector("#dry-run-result >> text=售后支持")
     admin.shot("05-admin-rules")
+    # the queue's colours: the nearest open target decides; amber from its warning time, red once past due
+    levels = admin.page.evaluate("""async () => {
+      const { slaState } = await import("/static/js/ui.js");
+      const now = Date.parse("2026-11-25T10:00:00Z");
+      const clock = (due, warn, extra = {}) => ({ status: "running", first_response_at: null,
+        first_response_due: due, first_response_warning_at: warn,
+        resolution_due: "2026-11-27T10:00:00Z", resolution_warning_at: "2026-11-27T09:00:00Z", ...extra });
+      return [
+        slaState(clock("2026-11-25T12:00:00Z", "2026-11-25T11:00:00Z"), now).level,
+        slaState(clock("2026-11-25T10:30:00Z", "2026-11-25T09:30:00Z"), now).level,
+        slaState(clock("2026-11-25T09:59:00Z", "2026-11-25T09:00:00Z"), now).level,
+        slaState(clock("2026-11-25T09:00:00Z", null, { first_response_at: "2026-11-25T08:00:00Z" }), now).level,
+        slaState(clock("2026-11-25T09:00:00Z", null, { status: "resolved", first_response_at: "x" }), now).level,
+        slaState(null, now).level,
+      ];
+    }""")
+    assert levels == ["ok", "warning", "breached", "ok", "ok", "none"]
     admin.close()
 
     # ---------------------------------------------------------------- agent: queue → confirm → note → resolve
@@ -199,10 +216,6 @@ def test_agent_and_supervisor_walkthrough(platform: Any, desks: Any) -> None:
     desk.go("notifications")
     desk.page.wait_for_selector("h1 >> text=通知")
     desk.shot("09-agent-notifications")
-    desk.page.set_viewport_size(TABLET)
-    desk.go("queue")
-    desk.page.wait_for_selector("h1 >> text=我的工单")
-    desk.shot("10-agent-queue-tablet")
     desk.close()
 
     # ---------------------------------------------------------------- supervisor: queues, reassign, correct
@@ -244,6 +257,12 @@ def test_agent_and_supervisor_walkthrough(platform: Any, desks: Any) -> None:
     assert record["corrected"] and record["result"]["priority"] == "P2"
     eventually(lambda: api(platform, "intake", f"/api/v1/tickets/{second['ticket_id']}")["priority"] == "P2", timeout=20)
     sup.shot("14-supervisor-reassigned")
+    sup.page.set_viewport_size(TABLET)
+    sup.page.reload()
+    sup.page.wait_for_selector("#assignment")
+    sup.shot("10-supervisor-ticket-tablet")
+    assert sup.page.evaluate("document.documentElement.scrollWidth") <= TABLET["width"]  # no sideways scrolling
+    sup.page.set_viewport_size(DESK)
 
     sup.page.click("#lang")
     sup.page.wait_for_selector("#nav >> text=Team")
