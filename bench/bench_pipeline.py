@@ -1,6 +1,6 @@
 """Pipeline benchmark: raw RabbitMQ baseline vs. submit → assigned through the running services.
 
-    uv run python bench/bench_pipeline.py [--tickets 2000] [--rate 100] [--seconds 10] [--runs 3]
+    uv run python bench/bench_pipeline.py [--tickets 2000] [--rate 100] [--seconds 10] [--runs 3] [--profile 20]
 
 Measured in one run, on the same machine and broker:
   (a) raw RabbitMQ one hop: aio-pika publishes 1 KB persistent messages with publisher confirms to a
@@ -193,6 +193,47 @@ def cpu_seconds(stack: Stack) -> dict[str, float]:
     return out
 
 
+def start_profiles(stack: Stack, out: Path, seconds: float) -> list[Any]:
+    """py-spy (sampling, from outside the process) on every service while the throughput run goes."""
+    import shutil
+    import subprocess
+    import sys
+
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    out.mkdir(parents=True, exist_ok=True)
+    return [subprocess.Popen([spy, "record", "--pid", str(run.process.pid), "--duration", str(int(seconds)),
+                              "--rate", "200", "--format", "raw", "--nonblocking", "--output", str(out / f"{name}.txt")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for name, run in stack.running.items()]
+
+
+def summarise_profile(path: Path, top: int = 12) -> str:
+    """Inclusive share of samples per function (a frame counted once per stack), event-loop plumbing
+    left out, so the biggest costs of handling a ticket stand first."""
+    inclusive: dict[str, int] = {}
+    self_time: dict[str, int] = {}
+    total = 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = [f.split(" (")[0] + " (" + f.split(" (")[1].split(":")[0].rsplit("/", 2)[-1] + ")" if " (" in f else f
+                  for f in stack.split(";")]
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + n
+        self_time[frames[-1]] = self_time.get(frames[-1], 0) + n
+    plumbing = ("_run_once", "run_forever", "run_until_complete", "<module>", "run (", "_run (", "serve (", "main (",
+                "run_module", "_run_code", "_run_module_as_main", "select (", "wrapper (", "runner.py")
+    rows = sorted(((v, k) for k, v in inclusive.items() if not any(p in k for p in plumbing)), reverse=True)[:top]
+    selfs = sorted(((v, k) for k, v in self_time.items()), reverse=True)[:top]
+    lines = [f"  {path.stem}: {total} samples", "    inclusive:"]
+    lines += [f"      {100 * v / max(total, 1):5.1f}%  {k}" for v, k in rows]
+    lines += ["    self:"] + [f"      {100 * v / max(total, 1):5.1f}%  {k}" for v, k in selfs]
+    return "\n".join(lines)
+
+
 def big_roster(path: Path, tickets: int) -> None:
     """A roster with room for every benchmark ticket (they are never resolved), so capacity never makes
     a ticket wait: the benchmark's tickets are after-sales questions, routed to the specialist team."""
@@ -233,8 +274,17 @@ async def main_async(args: argparse.Namespace) -> None:
             for r in range(args.runs):
                 raw = await raw_baseline(url, f"{run_id}{r}", args.tickets)
                 cpu_before = cpu_seconds(stack)
+                profile_dir = ROOT / "artifacts" / "bench-profiles" / run_id
+                spies = start_profiles(stack, profile_dir, args.profile) if args.profile and r == 0 else []
                 thr = await e2e_throughput(url, ns, observer, args.tickets, f"{run_id}-t{r}")
                 cpu_after = cpu_seconds(stack)
+                for spy in spies:
+                    spy.wait(timeout=args.profile + 30)
+                if spies:
+                    print(f"  profiles (py-spy, {args.profile:.0f} s of the first throughput run) in {profile_dir}:")
+                    for name in stack.running:
+                        if (profile_dir / f"{name}.txt").exists():
+                            print(summarise_profile(profile_dir / f"{name}.txt"), flush=True)
                 per_ticket = {n: (cpu_after[n] - cpu_before[n]) / args.tickets * 1e3 for n in cpu_after}
                 print("  CPU ms per ticket: " + ", ".join(f"{n} {v:.1f}" for n, v in per_ticket.items()), flush=True)
                 lat = await e2e_latency(url, ns, observer, args.rate, args.seconds, f"{run_id}-l{r}")
@@ -264,6 +314,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--profile", type=float, default=0.0, metavar="SECONDS",
+                        help="sample every service with py-spy for this long during the first throughput run")
     asyncio.run(main_async(parser.parse_args()))
 
 

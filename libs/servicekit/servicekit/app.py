@@ -89,6 +89,9 @@ class ServiceKit:
             health_router(self.service, {"broker": self.bus.ping, "database": self._db_ok, "started": self._started})
         )
         self._install_asyncapi(title, version, description)
+        if settings.queue_depth_interval_seconds > 0:
+            interval = settings.queue_depth_interval_seconds
+            self.background("queue-depth", lambda: self.bus.sample_queue_depths(interval))
 
     # ------------------------------------------------------------------ wiring API
     def on_startup(self, hook: Hook) -> None:

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import aio_pika
 from aio_pika import ExchangeType
 from faststream import AckPolicy
 from faststream._internal.middlewares import BaseMiddleware
@@ -36,7 +37,7 @@ from contracts import Event, Namespace, UnknownEventType, event_class
 
 from .context import correlation_id_var
 from .errors import PermanentError
-from .metrics import DEAD_LETTERS, EVENTS_PUBLISHED, MESSAGE_SECONDS, MESSAGES_CONSUMED
+from .metrics import DEAD_LETTERS, EVENTS_PUBLISHED, MESSAGE_LAG, MESSAGE_SECONDS, MESSAGES_CONSUMED, QUEUE_DEPTH
 from .settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,9 @@ class ConsumeGuard(BaseMiddleware):
 
     async def consume_scope(self, call_next: Any, msg: Any) -> Any:
         self.token = correlation_id_var.set(msg.correlation_id or None)
+        published = _published_at(self.msg)
+        if published is not None:
+            MESSAGE_LAG.labels(self.bus.service, self._queue_name()).observe(max(0.0, time.time() - published))
         size = len(getattr(self.msg, "body", b"") or b"")
         if size > self.bus.settings.max_message_bytes:
             raise PermanentError(f"message of {size} bytes exceeds the {self.bus.settings.max_message_bytes}-byte limit")
@@ -115,6 +119,16 @@ class ConsumeGuard(BaseMiddleware):
         finally:
             if self.token is not None:
                 correlation_id_var.reset(self.token)
+
+
+def _published_at(raw: Any) -> float | None:
+    """The publisher's clock when the message left it (``x-published-at``, epoch seconds), if stamped."""
+    headers = getattr(raw, "headers", None) or {}
+    try:
+        value = headers.get("x-published-at")
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _delivery_count(raw: Any) -> int:
@@ -248,6 +262,35 @@ class EventBus:
             await self.broker.stop()
             self.started = False
 
+    async def sample_queue_depths(self, interval: float) -> None:
+        """Background job: every ``interval`` seconds, the number of messages ready in each queue this
+        service consumes and in its dead-letter queue (passive declarations on a connection of its own,
+        so a missing queue never disturbs the consumers)."""
+        names = [n for name in self.queues for n in (name, self.ns.dead_letter_queue(name))]
+        connection = None
+        while True:
+            try:
+                if connection is None or connection.is_closed:
+                    connection = await aio_pika.connect(self.settings.rabbitmq_url)
+                for name in names:
+                    channel = await connection.channel()
+                    try:
+                        declared = await channel.declare_queue(name, passive=True)
+                        QUEUE_DEPTH.labels(self.service, name).set(declared.declaration_result.message_count or 0)
+                    except aio_pika.exceptions.ChannelClosed:
+                        pass  # not declared (yet): nothing to report
+                    finally:
+                        if not channel.is_closed:
+                            await channel.close()
+            except asyncio.CancelledError:
+                if connection is not None:
+                    await connection.close()
+                raise
+            except Exception as exc:  # noqa: BLE001 - a metrics sampler never takes the service down
+                log.debug("queue depth sampling failed: %s", exc)
+                connection = None
+            await asyncio.sleep(interval)
+
     async def ping(self) -> bool:
         try:
             return bool(await self.broker.ping(timeout=2.0))
@@ -276,6 +319,7 @@ class EventBus:
                 "x-event-type": str(data["event_type"]),
                 "x-schema-version": int(data["schema_version"]),
                 "x-producer": str(data["producer"]),
+                "x-published-at": round(time.time(), 6),  # queue lag is measured from here
             },
         )
         EVENTS_PUBLISHED.labels(self.service, str(data["event_type"])).inc()

@@ -27,6 +27,17 @@ DEAD_LETTERS = Counter(
 EVENTS_PUBLISHED = Counter(
     "helpdesk_events_published_total", "Events published (confirmed by the broker).", ["service", "event_type"]
 )
+MESSAGE_LAG = Histogram(
+    "helpdesk_message_lag_seconds",
+    "Queue lag: time from publishing an event to the start of its handling, by queue.",
+    ["service", "queue"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+QUEUE_DEPTH = Gauge(
+    "helpdesk_queue_depth",
+    "Messages ready in a queue this service consumes (and in its dead-letter queue), sampled periodically.",
+    ["service", "queue"],
+)
 OUTBOX_PENDING = Gauge(
     "helpdesk_outbox_pending", "Events waiting in outboxes at the last relay pass.", ["service"]
 )

@@ -30,6 +30,7 @@ async def kit(rabbitmq: str, namespace: str) -> AsyncIterator[tuple[ServiceKit, 
     settings = ServiceSettings(
         service_name="demo", rabbitmq_url=rabbitmq, helpdesk_namespace=namespace, delivery_limit=2,
         retry_backoff_seconds=0.01, log_format="text", outbox_grace_seconds=0.0, outbox_relay_interval_seconds=0.1,
+        queue_depth_interval_seconds=0.2,
     )
     kit = ServiceKit(settings, title="demo", description="bus test")
     state: dict[str, Any] = {"seen": [], "attempts": {}}
@@ -98,6 +99,29 @@ async def test_retry_then_success_then_dead_letter(kit: tuple[ServiceKit, dict[s
     death = reasons["transient-1"]["x-death"][0]
     assert death["reason"] == "delivery_limit" and death["queue"] == queue
     assert state["attempts"] == {"ok-1": 1, "flaky-1": 2, "transient-1": 3, "permanent-1": 1}
+
+
+async def test_queue_lag_and_depths_are_in_the_metrics(kit: tuple[ServiceKit, dict[str, Any]]) -> None:
+    from prometheus_client import REGISTRY
+
+    service, state = kit
+    queue = service.bus.ns.subscription_queue("demo", "ticket.created")
+    dlq = c.Namespace.dead_letter_queue(queue)
+
+    def sample(name: str, **labels: str) -> float | None:
+        return REGISTRY.get_sample_value(name, {"service": "demo", **labels})
+
+    lag_before = sample("helpdesk_message_lag_seconds_count", queue=queue) or 0
+    await service.bus.publish(created("ok-lag"))
+    await service.bus.publish(created("permanent-depth"))
+    await wait_until(lambda: "ok-lag" in state["seen"] and "permanent-depth" in state["seen"])
+    assert (sample("helpdesk_message_lag_seconds_count", queue=queue) or 0) >= lag_before + 2
+    assert (sample("helpdesk_message_lag_seconds_sum", queue=queue) or 0) < 60  # seconds, not a clock mix-up
+    await wait_until(lambda: sample("helpdesk_queue_depth", queue=dlq) == 1)  # the dead letter waits there
+    assert sample("helpdesk_queue_depth", queue=queue) == 0
+    body = (await __import__("httpx").AsyncClient(transport=__import__("httpx").ASGITransport(app=service.app),
+                                                  base_url="http://demo").get("/metrics")).text
+    assert f'helpdesk_queue_depth{{queue="{dlq}",service="demo"}} 1.0' in body
 
 
 async def test_malformed_messages_are_dead_lettered_with_reason(
