@@ -107,6 +107,9 @@ def require_roles(*roles: StaffRole, allow_password_change: bool = False) -> Cal
             raise ApiError(403, "forbidden", f"this action needs one of the roles: {', '.join(sorted(wanted))}")
         return principal
 
+    # What the route demands, readable from the route's dependency tree (the abuse suite's auth matrix).
+    dependency.required_roles = wanted  # type: ignore[attr-defined]
+    dependency.allow_password_change = allow_password_change  # type: ignore[attr-defined]
     return dependency
 
 
@@ -120,14 +123,33 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def parse_channel_keys(spec: str) -> dict[str, str]:
-    """``"web_form=KEY1,email=KEY2"`` → {sha256(KEY): channel}. Keys themselves are never kept."""
+def parse_revoked_keys(spec: str) -> set[str]:
+    """``"KEY,sha256:<hex>,…"`` → the sha256 digests of revoked channel keys. An entry is the key itself
+    or its digest (``printf %s KEY | sha256sum``), so a revocation list need not hold live secrets."""
+    digests: set[str] = set()
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        if item.startswith("sha256:"):
+            digest = item.removeprefix("sha256:").lower()
+            if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+                raise ValueError("CHANNEL_API_KEYS_REVOKED: sha256: entries need 64 hex digits")
+            digests.add(digest)
+        else:
+            digests.add(hash_api_key(item))
+    return digests
+
+
+def parse_channel_keys(spec: str, revoked: str = "") -> dict[str, str]:
+    """``"web_form=KEY1,email=KEY2"`` → {sha256(KEY): channel}. Keys themselves are never kept. A channel
+    may have several keys (rotation). Keys listed in ``revoked`` (:func:`parse_revoked_keys`) are left
+    out, so they are refused even while still configured."""
     keys: dict[str, str] = {}
     for item in filter(None, (part.strip() for part in spec.split(","))):
         channel, _, key = item.partition("=")
         if not channel or len(key) < 16:
             raise ValueError("CHANNEL_API_KEYS entries are channel=key with keys of at least 16 characters")
         keys[hash_api_key(key)] = channel.strip()
+    for digest in parse_revoked_keys(revoked):
+        keys.pop(digest, None)
     return keys
 
 

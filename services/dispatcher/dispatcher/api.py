@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from contracts import Channel, StaffRole
 from servicekit import Admin, AnyStaff, ApiError, Principal, ServiceKit, Supervisor, require_roles
@@ -76,17 +77,30 @@ class StaffCreate(StaffMember):
 
 
 class StaffUpdate(BaseModel):
+    """A partial edit: only the fields given change. ``supervisor_id: null`` removes the supervisor; every
+    other field may be left out but not set to null (422)."""
+
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, min_length=1, max_length=64)
-    role: Position | None = None
-    team: Team | None = None
-    skills: list[Annotated[str, Field(min_length=1, max_length=32)]] | None = Field(default=None, max_length=32)
-    channels: list[Channel] | None = None
-    languages: list[Annotated[str, Field(min_length=1, max_length=16)]] | None = Field(default=None, max_length=16)
-    capacity: int | None = Field(default=None, ge=0, le=200)
-    on_duty: bool | None = None
+    name: Annotated[str, Field(min_length=1, max_length=64)] | SkipJsonSchema[None] = None
+    role: Position | SkipJsonSchema[None] = None
+    team: Team | SkipJsonSchema[None] = None
+    skills: Annotated[list[Annotated[str, Field(min_length=1, max_length=32)]], Field(max_length=32)] | SkipJsonSchema[
+        None] = None
+    channels: list[Channel] | SkipJsonSchema[None] = None
+    languages: Annotated[list[Annotated[str, Field(min_length=1, max_length=16)]], Field(max_length=16)] | SkipJsonSchema[
+        None] = None
+    capacity: Annotated[int, Field(ge=0, le=200)] | SkipJsonSchema[None] = None
+    on_duty: bool | SkipJsonSchema[None] = None
     supervisor_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_\-]{1,32}$")
-    active: bool | None = None
+    active: bool | SkipJsonSchema[None] = None
+
+    @field_validator("name", "role", "team", "skills", "channels", "languages", "capacity", "on_duty", "active")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        # Runs only for values actually sent: an explicit null would wipe a required field of the member.
+        if value is None:
+            raise ValueError("may be left out but not set to null")
+        return value
 
 
 class DutyChange(BaseModel):

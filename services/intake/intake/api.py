@@ -364,6 +364,8 @@ def build_router(service: IntakeService, channel_keys: dict[str, str]) -> APIRou
     async def update_customer(customer_id: str, body: CustomerUpdate, who: ProfileEditor) -> dict[str, Any]:
         values = body.model_dump(exclude_unset=True)
         values = {k: v for k, v in values.items() if v is not None or k not in ("tier", "kind", "status", "consent_sensitive")}
+        if "source" in values and values["source"] is None:
+            values["source"] = ""  # null clears the information source (the profile keeps a string)
         if not values:
             raise ApiError(422, "nothing_to_change", "name at least one field")
         if ({"tier", "status"} & set(values)) and not _privileged(who):

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from pydantic import Field, SecretStr
 
 from servicekit import ServiceKit, ServiceSettings
-from servicekit.auth import parse_channel_keys
+from servicekit.auth import parse_channel_keys, parse_revoked_keys
 
 from . import handlers
 from .api import build_router
@@ -27,6 +27,10 @@ class IntakeSettings(ServiceSettings):
     http_port: int = 8001
     channel_api_keys: SecretStr = Field(
         default=SecretStr(""), description="`channel=key,…` API keys of channel systems (keys ≥ 16 chars)."
+    )
+    channel_api_keys_revoked: SecretStr = Field(
+        default=SecretStr(""), description="Revoked channel API keys, comma-separated: the key or `sha256:<hex>` "
+        "of it. Refused even while still listed in CHANNEL_API_KEYS.",
     )
     customer_lookup_key: SecretStr = Field(
         default=SecretStr(""), description="Key of the hashes customers are looked up by (set it in production)."
@@ -83,6 +87,11 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     kit.background("auto-close", _periodic("auto-close", interval, service.auto_close_once))
     kit.background("dormancy", _periodic("dormancy", interval, service.dormancy_scan))
     kit.background("retention", _periodic("retention", interval * 12, service.purge_old_logs))
-    kit.app.include_router(build_router(service, parse_channel_keys(settings.channel_api_keys.get_secret_value())))
+    channel_keys = parse_channel_keys(settings.channel_api_keys.get_secret_value(),
+                                      settings.channel_api_keys_revoked.get_secret_value())
+    if settings.channel_api_keys_revoked.get_secret_value():
+        log.info("%d channel API key(s) revoked by CHANNEL_API_KEYS_REVOKED", len(
+            parse_revoked_keys(settings.channel_api_keys_revoked.get_secret_value())))
+    kit.app.include_router(build_router(service, channel_keys))
     kit.app.state.service = service
     return kit.app

@@ -33,7 +33,8 @@ TicketId = Annotated[str, Path(min_length=1, max_length=128, description="Intake
 AgentId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-]+$")]
 Token = Annotated[str, Path(min_length=20, max_length=128, pattern=r"^[A-Za-z0-9_\-]+$",
                             description="The one-time link token from the invitation.")]
-Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="yyyy-mm (business time zone).")]
+Month = Annotated[str, Query(pattern=r"^2\d{3}-(0[1-9]|1[0-2])$",
+                            description="yyyy-mm, years 2000-2999 (business time zone).")]
 
 REFUSAL_STATUS = {"survey_already_answered": 409, "survey_expired": 410, "survey_superseded": 410}
 PAGE_HEADERS = {
@@ -196,7 +197,9 @@ def build_router(service: SurveyService, limiter: RateLimiter) -> APIRouter:
         [score] = await service.agent_scores(agent_id=agent_id, since=since, until=until)
         return score
 
-    @router.get("/api/v1/reports/comment-issues", response_model=list[CommentIssue], tags=["reports"])
+    @router.get("/api/v1/reports/comment-issues", response_model=list[CommentIssue], tags=["reports"],
+                responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+                                 "description": "JSON rows, or CSV with `format=csv`."}})
     async def comment_issues(
         _: Supervisor, month: Month, format: Annotated[Literal["json", "csv"], Query()] = "json"
     ) -> Any:

@@ -470,11 +470,11 @@ def issues_csv(rows: list[CommentIssue]) -> str:
     return out.getvalue()
 
 
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(r"^(2\d{3})-(0[1-9]|1[0-2])$")  # years 2000-2999: no datetime overflow at the edges
 
 
 def month_range(month: str, tz: tzinfo) -> tuple[datetime, datetime]:
-    """``yyyy-mm`` in the business time zone → [start, end) in UTC."""
+    """``yyyy-mm`` (years 2000-2999) in the business time zone → [start, end) in UTC."""
     m = _MONTH.match(month)
     if not m:
         raise ValueError("month must be yyyy-mm")
