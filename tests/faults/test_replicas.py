@@ -52,11 +52,13 @@ BUSY = ("intake", "classifier", "dispatcher", "sla-monitor", "reporting")  # sur
 
 
 def received_bytes(platform: Any) -> dict[str, dict[int, int]]:
-    """Bytes the broker sent to each AMQP connection of each service process (by local port)."""
-    listing = rabbitmqctl("list_connections", "--no-table-headers", "peer_port", "send_oct")
+    """Bytes the broker sent to each AMQP connection of each service process (by local port), leaving
+    out the queue-depth samplers' connections (named ``<service>-metrics``), which consume nothing."""
+    listing = rabbitmqctl("list_connections", "--no-table-headers", "peer_port", "send_oct", "client_properties")
     assert listing.returncode == 0, listing.stderr
-    sent = {int(a): int(b) for a, b in (line.split() for line in listing.stdout.splitlines() if len(line.split()) == 2)}
-    return {name: {port: sent.get(port, 0) for port in service_amqp_ports([run.process.pid], platform.rabbitmq)}
+    sent = {int(parts[0]): int(parts[1]) for parts in (line.split() for line in listing.stdout.splitlines())
+            if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit() and "-metrics" not in " ".join(parts[2:])}
+    return {name: {port: sent[port] for port in service_amqp_ports([run.process.pid], platform.rabbitmq) if port in sent}
             for name, run in platform.stack.running.items()}
 
 

@@ -271,7 +271,9 @@ class EventBus:
         while True:
             try:
                 if connection is None or connection.is_closed:
-                    connection = await aio_pika.connect(self.settings.rabbitmq_url)
+                    connection = await aio_pika.connect(
+                        self.settings.rabbitmq_url, client_properties={"connection_name": f"{self.service}-metrics"}
+                    )
                 for name in names:
                     channel = await connection.channel()
                     try:
