@@ -1,5 +1,6 @@
 """In-process benchmark: ``uv run python -m classifier.bench`` — classifications per second on one core
-(rules + model decision policy, the held-out texts in a loop)."""
+(rules + model decision policy, the held-out texts in a loop). Through the real RabbitMQ, beside the raw
+one-hop baseline: ``uv run python services/classifier/bench/bench_broker.py``."""
 
 from __future__ import annotations
 
