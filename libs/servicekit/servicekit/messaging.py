@@ -16,6 +16,7 @@ See docs/adr/0003-queues-acks-dead-letters.md.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -35,7 +36,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from contracts import Event, Namespace, UnknownEventType, event_class
 
-from .context import correlation_id_var
+from .context import correlation_id_var, raise_if_cancelling
 from .errors import PermanentError
 from .metrics import DEAD_LETTERS, EVENTS_PUBLISHED, MESSAGE_LAG, MESSAGE_SECONDS, MESSAGES_CONSUMED, QUEUE_DEPTH
 from .settings import ServiceSettings
@@ -267,31 +268,33 @@ class EventBus:
         service consumes and in its dead-letter queue (passive declarations on a connection of its own,
         so a missing queue never disturbs the consumers)."""
         names = [n for name in self.queues for n in (name, self.ns.dead_letter_queue(name))]
-        connection = None
-        while True:
-            try:
-                if connection is None or connection.is_closed:
-                    connection = await aio_pika.connect(
-                        self.settings.rabbitmq_url, client_properties={"connection_name": f"{self.service}-metrics"}
-                    )
-                for name in names:
-                    channel = await connection.channel()
-                    try:
-                        declared = await channel.declare_queue(name, passive=True)
-                        QUEUE_DEPTH.labels(self.service, name).set(declared.declaration_result.message_count or 0)
-                    except aio_pika.exceptions.ChannelClosed:
-                        pass  # not declared (yet): nothing to report
-                    finally:
-                        if not channel.is_closed:
-                            await channel.close()
-            except asyncio.CancelledError:
-                if connection is not None:
-                    await connection.close()
-                raise
-            except Exception as exc:  # noqa: BLE001 - a metrics sampler never takes the service down
-                log.debug("queue depth sampling failed: %s", exc)
-                connection = None
-            await asyncio.sleep(interval)
+        connection: Any = None
+        try:
+            while True:
+                try:
+                    if connection is None or connection.is_closed:
+                        connection = await aio_pika.connect(
+                            self.settings.rabbitmq_url, client_properties={"connection_name": f"{self.service}-metrics"}
+                        )
+                    for name in names:
+                        channel = await connection.channel()
+                        try:
+                            declared = await channel.declare_queue(name, passive=True)
+                            QUEUE_DEPTH.labels(self.service, name).set(declared.declaration_result.message_count or 0)
+                        except aio_pika.exceptions.ChannelClosed as exc:
+                            raise_if_cancelling(exc)  # else: not declared (yet), nothing to report
+                        finally:
+                            if not channel.is_closed:
+                                await channel.close()
+                except Exception as exc:  # noqa: BLE001 - a metrics sampler never takes the service down
+                    raise_if_cancelling(exc)
+                    log.debug("queue depth sampling failed: %s", exc)
+                    connection = None
+                await asyncio.sleep(interval)
+        finally:
+            if connection is not None and not connection.is_closed:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(connection.close(), timeout=5)
 
     async def ping(self) -> bool:
         try:

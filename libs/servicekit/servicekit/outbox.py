@@ -17,6 +17,7 @@ from typing import Any
 
 from contracts import Event
 
+from .context import raise_if_cancelling
 from .messaging import EventBus
 from .metrics import OUTBOX_PENDING
 
@@ -63,6 +64,7 @@ class Outbox:
                 await self.bus.publish(entry["event"])
                 published.append(entry["event_id"])
         except Exception as exc:  # noqa: BLE001 - any publish failure leaves the rest to the relay
+            raise_if_cancelling(exc)
             log.warning("outbox: %d event(s) of %s left for the relay (%s: %s)", len(entries) - len(published),
                         doc_id, type(exc).__name__, exc)
         finally:
@@ -93,6 +95,7 @@ class Outbox:
                     log.warning("outbox relay republished %d event(s)", sent)
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
+                raise_if_cancelling(exc)
                 log.exception("outbox relay pass failed; retrying")
             await asyncio.sleep(interval)
