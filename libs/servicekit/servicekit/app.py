@@ -127,15 +127,27 @@ class ServiceKit:
             yield
         finally:
             self.ready = False
-            for task in self._tasks:
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-            self._tasks.clear()
+            await self._stop_background()
             await self.bus.close()
             for hook in self._shutdown:
                 await hook()
             self.mongo.close()
             log.info("%s stopped", self.service)
+
+    async def _stop_background(self, timeout: float = 10.0) -> None:
+        """Cancel the background jobs and wait for them, but never forever: a job whose cancellation a
+        library swallowed is cancelled again, and after ``timeout`` the shutdown goes on without it."""
+        pending = {t for t in self._tasks if not t.done()}
+        deadline = asyncio.get_running_loop().time() + timeout
+        while pending:
+            for task in pending:
+                task.cancel()
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                log.error("background job(s) did not stop: %s", ", ".join(t.get_name() for t in pending))
+                break
+            _, pending = await asyncio.wait(pending, timeout=min(1.0, left))
+        self._tasks.clear()
 
     async def _db_ok(self) -> bool:
         await self.mongo.ping()

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contracts import ClassifierConfigActivated, ClassifierConfigActivatedPayload, TicketCreated, TicketReopened
+from servicekit.context import raise_if_cancelling
 from servicekit import ApiError, Principal
 from servicekit.outbox import Outbox
 from servicekit.privacy import redact_text
@@ -102,7 +103,8 @@ class ClassifierService:
                 await self.reload()
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
+                raise_if_cancelling(exc)
                 log.exception("periodic reload failed; keeping the loaded rule set and model")
 
     # ------------------------------------------------------------------ classification

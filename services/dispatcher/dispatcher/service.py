@@ -31,6 +31,7 @@ from contracts import (
     TicketEscalated,
     TicketReopened,
 )
+from servicekit.context import raise_if_cancelling
 from servicekit.notify import LogNotifier, Notification, Notifier
 from servicekit.outbox import Outbox
 
@@ -583,7 +584,8 @@ class DispatcherService:
                 await self.deliver_due()
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
+                raise_if_cancelling(exc)
                 log.exception("notification delivery pass failed; retrying")
             await asyncio.sleep(interval)
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from contracts import Event, SlaTarget
 from contracts.events_sla import OverdueReasonCode
+from servicekit.context import raise_if_cancelling
 from servicekit import Outbox, outbox_entries
 from servicekit.privacy import redact_text
 
@@ -315,7 +316,8 @@ class SlaService:
                 await self.tick()
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
+                raise_if_cancelling(exc)
                 log.exception("SLA scan failed; retrying")
             await asyncio.sleep(interval)
 

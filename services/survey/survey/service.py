@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from contracts import TicketResolved
+from servicekit.context import raise_if_cancelling
 from servicekit import Outbox
 from servicekit.notify import Notification, Notifier
 
@@ -184,7 +185,8 @@ class SurveyService:
                              result.reminded, result.expired, len(result.failed))
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
+                raise_if_cancelling(exc)
                 log.exception("survey sweep failed; retrying")
             await asyncio.sleep(interval)
 
