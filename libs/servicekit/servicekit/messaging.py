@@ -123,11 +123,11 @@ class ConsumeGuard(BaseMiddleware):
 
 
 def _published_at(raw: Any) -> float | None:
-    """The publisher's clock when the message left it (``x-published-at``, epoch seconds), if stamped."""
+    """The publisher's clock when the message left it (``x-published-at-ms``), in epoch seconds, if stamped."""
     headers = getattr(raw, "headers", None) or {}
     try:
-        value = headers.get("x-published-at")
-        return None if value is None else float(value)
+        value = headers.get("x-published-at-ms")
+        return None if value is None else int(value) / 1000
     except (TypeError, ValueError):
         return None
 
@@ -324,7 +324,9 @@ class EventBus:
                 "x-event-type": str(data["event_type"]),
                 "x-schema-version": int(data["schema_version"]),
                 "x-producer": str(data["producer"]),
-                "x-published-at": round(time.time(), 6),  # queue lag is measured from here
+                # queue lag is measured from here; integer milliseconds (a float header may travel as a
+                # 32-bit float, which cannot hold an epoch time to the second)
+                "x-published-at-ms": int(time.time() * 1000),
             },
         )
         EVENTS_PUBLISHED.labels(self.service, str(data["event_type"])).inc()
