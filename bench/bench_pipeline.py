@@ -23,6 +23,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import aio_pika
@@ -85,29 +86,34 @@ async def raw_baseline(url: str, ns: str, count: int) -> dict[str, float]:
     return {"msgs_per_s": count / elapsed, "p50_ms": pct(latencies, 0.5) * 1e3, "p99_ms": pct(latencies, 0.99) * 1e3}
 
 
-class Observer:
-    """Listens to ticket.assigned on the run's exchange; correlation id = the submission's id."""
+class EventTap:
+    """An exclusive queue bound to one event type on the run's exchange: the first arrival time of each
+    event, keyed by ``key(body)`` (e.g. the correlation id, which is the submission's id)."""
 
-    def __init__(self, url: str, ns: Namespace) -> None:
-        self.url, self.ns = url, ns
-        self.assigned: dict[str, float] = {}
-        self.waiters: dict[str, asyncio.Event] = {}
+    def __init__(self, url: str, ns: Namespace, routing_key: str, key: Callable[[dict[str, Any]], str],
+                 prefetch: int = 256) -> None:
+        self.url, self.ns, self.routing_key, self.key, self.prefetch = url, ns, routing_key, key, prefetch
+        self.seen: dict[str, float] = {}
 
     async def start(self) -> None:
         self.conn = await aio_pika.connect_robust(self.url)
         channel = await self.conn.channel()
-        await channel.set_qos(prefetch_count=256)
+        await channel.set_qos(prefetch_count=self.prefetch)
         exchange = await channel.declare_exchange(self.ns.events_exchange, aio_pika.ExchangeType.TOPIC, durable=True)
         queue = await channel.declare_queue(exclusive=True)
-        await queue.bind(exchange, routing_key="ticket.assigned")
+        await queue.bind(exchange, routing_key=self.routing_key)
         await queue.consume(self._on, no_ack=True)
 
     async def _on(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
-        cid = json.loads(message.body)["correlation_id"]
-        self.assigned.setdefault(cid, time.perf_counter())
+        self.seen.setdefault(self.key(json.loads(message.body)), time.perf_counter())
 
     async def close(self) -> None:
         await self.conn.close()
+
+
+def assigned_tap(url: str, ns: Namespace) -> EventTap:
+    """ticket.assigned by correlation id (= the submission's id)."""
+    return EventTap(url, ns, "ticket.assigned", lambda body: body["correlation_id"])
 
 
 async def submit(channel: aio_pika.abc.AbstractChannel, ns: Namespace, cid: str) -> None:
@@ -126,16 +132,16 @@ async def submit(channel: aio_pika.abc.AbstractChannel, ns: Namespace, cid: str)
     )
 
 
-async def wait_all(observer: Observer, ids: list[str], timeout: float) -> None:
+async def wait_all(observer: EventTap, ids: list[str], timeout: float) -> None:
     deadline = time.perf_counter() + timeout
-    while not all(i in observer.assigned for i in ids):
+    while not all(i in observer.seen for i in ids):
         if time.perf_counter() > deadline:
-            missing = sum(1 for i in ids if i not in observer.assigned)
+            missing = sum(1 for i in ids if i not in observer.seen)
             raise TimeoutError(f"{missing} of {len(ids)} tickets not assigned within {timeout}s")
         await asyncio.sleep(0.02)
 
 
-async def e2e_throughput(url: str, ns: Namespace, observer: Observer, count: int, tag: str) -> dict[str, float]:
+async def e2e_throughput(url: str, ns: Namespace, observer: EventTap, count: int, tag: str) -> dict[str, float]:
     conn = await aio_pika.connect_robust(url)
     try:
         channel = await conn.channel(publisher_confirms=True)
@@ -151,14 +157,14 @@ async def e2e_throughput(url: str, ns: Namespace, observer: Observer, count: int
         start = time.perf_counter()
         await asyncio.gather(*(one(i) for i in ids))
         await wait_all(observer, ids, timeout=600)
-        elapsed = max(observer.assigned[i] for i in ids) - start
+        elapsed = max(observer.seen[i] for i in ids) - start
     finally:
         await conn.close()
-    lat = [observer.assigned[i] - sent[i] for i in ids]
+    lat = [observer.seen[i] - sent[i] for i in ids]
     return {"tickets_per_s": count / elapsed, "p50_ms": pct(lat, 0.5) * 1e3, "p99_ms": pct(lat, 0.99) * 1e3}
 
 
-async def e2e_latency(url: str, ns: Namespace, observer: Observer, rate: float, seconds: float, tag: str) -> dict[str, float]:
+async def e2e_latency(url: str, ns: Namespace, observer: EventTap, rate: float, seconds: float, tag: str) -> dict[str, float]:
     conn = await aio_pika.connect_robust(url)
     try:
         channel = await conn.channel(publisher_confirms=True)
@@ -176,7 +182,7 @@ async def e2e_latency(url: str, ns: Namespace, observer: Observer, rate: float, 
         await wait_all(observer, ids, timeout=300)
     finally:
         await conn.close()
-    lat = [observer.assigned[i] - sent[i] for i in ids]
+    lat = [observer.seen[i] - sent[i] for i in ids]
     return {"offered_per_s": rate, "p50_ms": pct(lat, 0.5) * 1e3, "p99_ms": pct(lat, 0.99) * 1e3}
 
 
@@ -267,7 +273,7 @@ async def main_async(args: argparse.Namespace) -> None:
         try:
             stack.wait_ready(timeout=120)
             queues = stack.declared_queues()
-            observer = Observer(url, ns)
+            observer = assigned_tap(url, ns)
             await observer.start()
             await e2e_throughput(url, ns, observer, 200, f"{run_id}-warm")  # warm-up
             rows = []

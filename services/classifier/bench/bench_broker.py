@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import sys
@@ -31,7 +30,7 @@ import aio_pika
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_pipeline import raw_baseline  # noqa: E402
+from bench_pipeline import EventTap, raw_baseline  # noqa: E402
 
 from classifier import model  # noqa: E402
 from contracts import Namespace, TicketCreated, TicketCreatedPayload  # noqa: E402
@@ -59,31 +58,7 @@ def events(texts: list[str], tag: str, count: int) -> list[tuple[str, bytes]]:
     return out
 
 
-class Tap:
-    """An exclusive queue bound to ticket.classified on the run's exchange: ticket id → arrival time."""
-
-    def __init__(self, url: str, ns: Namespace) -> None:
-        self.url, self.ns = url, ns
-        self.seen: dict[str, float] = {}
-
-    async def start(self) -> None:
-        self.conn = await aio_pika.connect_robust(self.url)
-        channel = await self.conn.channel()
-        await channel.set_qos(prefetch_count=512)
-        exchange = await channel.declare_exchange(self.ns.events_exchange, aio_pika.ExchangeType.TOPIC, durable=True)
-        queue = await channel.declare_queue(exclusive=True)
-        await queue.bind(exchange, routing_key="ticket.classified")
-        await queue.consume(self._on, no_ack=True)
-
-    async def _on(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
-        ticket_id = json.loads(message.body)["payload"]["ticket_id"]
-        self.seen.setdefault(ticket_id, time.perf_counter())
-
-    async def close(self) -> None:
-        await self.conn.close()
-
-
-async def classify_through_broker(url: str, ns: Namespace, tap: Tap, texts: list[str], count: int,
+async def classify_through_broker(url: str, ns: Namespace, tap: EventTap, texts: list[str], count: int,
                                   tag: str) -> dict[str, float]:
     batch = events(texts, tag, count)  # built before the clock starts
     conn = await aio_pika.connect_robust(url)
@@ -132,7 +107,8 @@ async def main_async(args: argparse.Namespace) -> None:
         stack.wait_ready(timeout=300)
         print(f"classifier ready in {time.perf_counter() - started:.1f} s (model trained at start-up)", flush=True)
         queues = stack.declared_queues()
-        tap = Tap(url, ns)
+        # ticket.classified by ticket id
+        tap = EventTap(url, ns, "ticket.classified", lambda body: body["payload"]["ticket_id"], prefetch=512)
         await tap.start()
         await classify_through_broker(url, ns, tap, texts, 200, f"{run_id}-warm")
         for r in range(args.runs):
