@@ -276,16 +276,15 @@ class EventBus:
                         connection = await aio_pika.connect(
                             self.settings.rabbitmq_url, client_properties={"connection_name": f"{self.service}-metrics"}
                         )
+                    channel = await connection.channel()
                     for name in names:
-                        channel = await connection.channel()
                         try:
                             declared = await channel.declare_queue(name, passive=True)
                             QUEUE_DEPTH.labels(self.service, name).set(declared.declaration_result.message_count or 0)
                         except aio_pika.exceptions.ChannelClosed as exc:
-                            raise_if_cancelling(exc)  # else: not declared (yet), nothing to report
-                        finally:
-                            if not channel.is_closed:
-                                await channel.close()
+                            raise_if_cancelling(exc)  # else: not declared (yet), nothing to report;
+                            channel = await connection.channel()  # the failed declaration closed the channel
+                    await channel.close()
                 except Exception as exc:  # noqa: BLE001 - a metrics sampler never takes the service down
                     raise_if_cancelling(exc)
                     log.debug("queue depth sampling failed: %s", exc)

@@ -233,8 +233,9 @@ class SlaService:
 
     async def get_clocks(self, ticket_ids: list[str]) -> list[Clock]:
         """Clocks of several tickets (a queue screen), in the order asked; unknown ids are left out."""
-        found = {c.ticket_id: c for c in await self.store.get_clocks(list(dict.fromkeys(ticket_ids)))}
-        return [found[t] for t in dict.fromkeys(ticket_ids) if t in found]
+        asked = list(dict.fromkeys(ticket_ids))  # asked order, each once
+        found = {c.ticket_id: c for c in await self.store.get_clocks(asked)}
+        return [found[t] for t in asked if t in found]
 
     async def breached_clocks(self, *, team: str | None, unexplained: bool, limit: int) -> list[Clock]:
         return await self.store.breached_clocks(team=team, unexplained=unexplained, limit=limit)

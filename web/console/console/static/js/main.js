@@ -27,7 +27,6 @@ const ROUTES = [
 
 let refreshTimer = null;
 let generations = 0;
-let current = null;
 let lastUnread = null;
 
 function home() {
@@ -77,7 +76,6 @@ async function render() {
     return;
   }
   frame(path);
-  current = { route, args };
   const ctx = { args, config, refresh: () => run(false) };
   // Each render draws into its own screen element. The first is shown at once; a background refresh
   // draws off-screen and replaces the shown one only if the user is still on this route and has not
