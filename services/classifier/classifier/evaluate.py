@@ -3,14 +3,16 @@ for category and priority — rules alone, model alone and the combination (the 
 service runs).
 
 ``uv run python -m classifier.evaluate`` trains a model on the train split of the shipped file, then
-prints the figures on its held-out split and on the held-out split of training_v1 (the test set of the
-first version, for a before/after on the very same examples). ``--cv`` is the tuning mode.
+prints the figures on its held-out split and on the held-out splits of training_v2 and training_v1 (the
+test sets of the earlier versions, for a before/after on the very same examples). ``--cv`` is the tuning
+mode.
 
 Protocol (printed by the command):
 
 1. Split by wording, not by example. Every example carries its wording id (``issue:lang:index``);
    every fourth wording of every issue and language (index % 4 == 3) is held out with all its examples.
-   v2 appended its new wordings after the v1 lists, so every v1 held-out wording is still held out, and
+   v2 and v3 appended their new wordings after the earlier lists, so every v1/v2 held-out wording is
+   still held out, and
    the generator refuses a train wording that is a near copy of any held-out one (character-trigram
    Jaccard ≥ 0.5, ``data/build_training.py``).
 2. Tuning never sees the held-out split. Model choices (features, C, class weights) and the decision
@@ -46,7 +48,7 @@ def _scores(truth: list[str], predicted: list[str], labels: list[str]) -> dict[s
 
 
 PROTOCOL = """protocol: held-out = every 4th wording of every issue and language (all its examples), never
-trained on; v1's held-out wordings are still held out in v2; train wordings that are near copies of held-out
+trained on; v1's and v2's held-out wordings are still held out in v3; train wordings that are near copies of held-out
 ones (char-trigram Jaccard >= 0.5) are refused by the generator. Features, C, class weights and thresholds
 were tuned by 4-fold cross-validation on the train split grouped by wording (--cv), never on held-out."""
 
@@ -126,15 +128,20 @@ def cross_validate(train: list[Example], folds: int = 4) -> tuple[list[Example],
     return train, predictions
 
 
-def v1_held_out(train: list[Example]) -> list[Example]:
-    """training_v1's held-out examples (the "before" test set), after checking that none of its wordings
-    or texts is in ``train``."""
-    v1 = [e for e in model.load_examples("training_v1.jsonl") if e.split == "test"]
+EARLIER = ("training_v2.jsonl", "training_v1.jsonl")
+"""The earlier versions' files, whose held-out examples are scored again (before/after on the same texts)."""
+
+
+def earlier_held_out(train: list[Example], name: str = "training_v1.jsonl") -> list[Example]:
+    """An earlier version's held-out examples (a "before" test set), after checking that none of its
+    wordings or texts is in ``train``."""
+    before = [e for e in model.load_examples(name) if e.split == "test"]
     groups, texts = {e.group for e in train}, {e.text for e in train}
-    leaked = [e for e in v1 if e.group in groups or e.text in texts]
+    leaked = [e for e in before if e.group in groups or e.text in texts]
     if leaked:
-        raise RuntimeError(f"{len(leaked)} v1 held-out examples are in the train split, e.g. {leaked[0].text!r}")
-    return v1
+        raise RuntimeError(f"{len(leaked)} held-out examples of {name} are in the train split, "
+                           f"e.g. {leaked[0].text!r}")
+    return before
 
 
 def main() -> None:
@@ -164,10 +171,13 @@ def main() -> None:
     print(f"trained on {len(train)} examples in {time.perf_counter() - started:.1f} s")
     figures = evaluate(ruleset, fitted, held_out, review_below=domain.DEFAULT_REVIEW_BELOW)
     print(report(figures))
-    if "--validation" not in args and model.TRAINING_FILE != "training_v1.jsonl":
-        before = v1_held_out(train)
-        figures = evaluate(ruleset, fitted, before, review_below=domain.DEFAULT_REVIEW_BELOW)
-        print("\n" + report(figures, "v1 held-out (the first version's test set, same examples as its figures)"))
+    if "--validation" in args:
+        return
+    for name in EARLIER:
+        if name != model.TRAINING_FILE:
+            figures = evaluate(ruleset, fitted, earlier_held_out(train, name), review_below=domain.DEFAULT_REVIEW_BELOW)
+            print("\n" + report(figures, f"{name} held-out (that version's test set, the same examples as its "
+                                          f"figures)"))
 
 
 if __name__ == "__main__":

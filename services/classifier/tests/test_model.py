@@ -35,25 +35,84 @@ def test_shipped_training_file_is_bilingual_and_balanced() -> None:
     assert not train_groups & {e.group for e in examples if e.split == "test"}  # held-out wordings never trained
 
 
-def test_fast_scoring_equals_sklearn(small: tuple[model.LinearModel, list[model.Example]]) -> None:
+def _sklearn_features(subset: list[model.Example]):  # noqa: ANN202
+    """The same features built by scikit-learn itself: char_wb 1-3 of the normalised text + latin word 1-2
+    grams."""
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
 
-    fitted, subset = small
-    # the same features built by scikit-learn itself: char_wb 1-3 of the normalised text + latin word 1-2 grams
     char = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), preprocessor=domain.normalize).build_analyzer()
     words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"[a-z][a-z']+",
                             preprocessor=domain.normalize).build_analyzer()
     vec = TfidfVectorizer(analyzer=lambda t: char(t) + ["w:" + w for w in words(t)], sublinear_tf=True, max_df=0.5,
                           min_df=2, dtype=np.float64)
-    x = vec.fit_transform([e.text for e in subset])
-    est = LogisticRegression(C=model.C, max_iter=1000, class_weight="balanced").fit(x, [e.category for e in subset])
+    return vec, vec.fit_transform([e.text for e in subset])
+
+
+TEXTS = ("手机无法开机", "I want a refund for my laptop", "你们客服态度太差", "", "zzz", "Hi, the refund still hasn't arrived",
+         "ＡＰＰ闪退 can't log in", "找工作, 投简历")
+
+
+def test_fast_scoring_equals_sklearn(small: tuple[model.LinearModel, list[model.Example]]) -> None:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.model_selection import GroupKFold
+    from sklearn.svm import LinearSVC
+
+    fitted, subset = small
+    vec, x = _sklearn_features(subset)
     assert set(vec.vocabulary_) == set(fitted.vocabulary)
-    for text in ("手机无法开机", "I want a refund for my laptop", "你们客服态度太差", "", "zzz",
-                 "Hi, the refund still hasn't arrived", "ＡＰＰ闪退 can't log in"):
-        expected = est.predict_proba(vec.transform([text]))[0]
-        got = fitted.predict(text).category.probabilities
-        assert [got[c] for c in est.classes_] == pytest.approx([float(p) for p in expected], abs=2e-3)
+    groups = [e.group for e in subset]
+
+    def calibrated(y: list[str]) -> CalibratedClassifierCV:
+        folds = list(GroupKFold(n_splits=model.CALIBRATION_FOLDS).split(x, y, groups))
+        return CalibratedClassifierCV(LinearSVC(C=model.C, class_weight="balanced"), cv=folds).fit(x, y)
+
+    category = calibrated([e.category for e in subset])
+    joint = calibrated([f"{e.category}|{e.priority}" for e in subset])  # the priority head: joint labels
+    for text in TEXTS:
+        got = fitted.predict(text)
+        expected = category.predict_proba(vec.transform([text]))[0]
+        assert [got.category.probabilities[c] for c in category.classes_] == pytest.approx(
+            [float(p) for p in expected], abs=2e-3)
+        summed: dict[str, float] = {}
+        for label, p in zip(joint.classes_, joint.predict_proba(vec.transform([text]))[0]):
+            summed[label.split("|")[1]] = summed.get(label.split("|")[1], 0.0) + float(p)
+        assert got.priority.probabilities == pytest.approx(summed, abs=2e-3)
+        assert got.category.label == category.classes_[int(np.argmax(expected))]
+
+
+def test_a_model_pickled_by_v2_still_predicts() -> None:
+    """A v2 model (softmax logistic heads, no calibration plans) stored in a database keeps working: the
+    object is rebuilt as unpickling does, with v2's attributes only."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    subset = [e for i, e in enumerate(model.load_examples()) if e.split == "train" and i % 8 == 0]
+    vec = TfidfVectorizer(analyzer=model.analyze, sublinear_tf=True, max_df=0.5, min_df=2, dtype=np.float64)
+    x = vec.fit_transform([e.text for e in subset])
+    old = model.LinearModel.__new__(model.LinearModel)
+    old.analyzer, old.ngram_range, old.word_range = model.analyze, model.CHAR_RANGE, model.WORD_RANGE
+    old.vocabulary, old.idf = dict(vec.vocabulary_), vec.idf_
+    old.terms = [t for t, _ in sorted(vec.vocabulary_.items(), key=lambda kv: kv[1])]
+    old.classes, old.slices, weights, biases, start = {}, {}, [], [], 0
+    estimators = {}
+    for head in model.HEADS:
+        est = LogisticRegression(C=20, max_iter=1000).fit(x, [getattr(e, head) for e in subset])
+        estimators[head] = est
+        old.classes[head] = list(est.classes_)
+        old.slices[head] = slice(start, start + len(est.classes_))
+        start += len(est.classes_)
+        weights.append(est.coef_.T)
+        biases.append(est.intercept_)
+    old.weights, old.bias = np.hstack(weights), np.concatenate(biases)
+    back = model.loads(model.dumps(model.TrainedModel(version=2, trained_at=NOW, training_digest="x", examples=1,
+                                                      corrections=0, model=old))).model
+    for text in TEXTS[:4]:
+        got = back.predict(text)
+        for head in model.HEADS:
+            expected = estimators[head].predict_proba(vec.transform([text]))[0]
+            assert [getattr(got, head).probabilities[c] for c in estimators[head].classes_] == pytest.approx(
+                [float(p) for p in expected], abs=2e-3)
+        assert got.top_terms or not text
 
 
 def test_prediction_explains_itself_and_round_trips(small: tuple[model.LinearModel, list[model.Example]]) -> None:
@@ -138,16 +197,18 @@ def test_new_rule_conditions() -> None:
 
 
 # ----------------------------------------------------------------------------- v2: data protocol and policy
-def test_v1_held_out_wordings_are_still_held_out_in_v2() -> None:
-    v1 = model.load_examples("training_v1.jsonl")
-    v2 = model.load_examples()
-    v1_test = {e.group for e in v1 if e.split == "test"}
-    v2_train, v2_test = {e.group for e in v2 if e.split == "train"}, {e.group for e in v2 if e.split == "test"}
-    assert v1_test <= v2_test and not v1_test & v2_train
-    assert not {e.text for e in v1 if e.split == "test"} & {e.text for e in v2 if e.split == "train"}
-    from classifier.evaluate import v1_held_out
+@pytest.mark.parametrize("earlier", ["training_v1.jsonl", "training_v2.jsonl"])
+def test_earlier_held_out_wordings_are_still_held_out(earlier: str) -> None:
+    before = model.load_examples(earlier)
+    now = model.load_examples()
+    before_test = {e.group for e in before if e.split == "test"}
+    now_train, now_test = {e.group for e in now if e.split == "train"}, {e.group for e in now if e.split == "test"}
+    assert before_test <= now_test and not before_test & now_train
+    assert not {e.text for e in before if e.split == "test"} & {e.text for e in now if e.split == "train"}
+    from classifier.evaluate import earlier_held_out
 
-    assert len(v1_held_out([e for e in v2 if e.split == "train"])) == sum(e.split == "test" for e in v1)
+    held = earlier_held_out([e for e in now if e.split == "train"], earlier)
+    assert len(held) == sum(e.split == "test" for e in before)
 
 
 def test_generator_refuses_near_copies_of_held_out_wordings() -> None:
