@@ -37,14 +37,16 @@ def test_shipped_training_file_is_bilingual_and_balanced() -> None:
 
 def _sklearn_features(subset: list[model.Example]):  # noqa: ANN202
     """The same features built by scikit-learn itself: char_wb 1-3 of the normalised text + latin word 1-2
-    grams."""
+    grams + the cue-word groups."""
     from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from classifier.cues import cues
 
     char = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), preprocessor=domain.normalize).build_analyzer()
     words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"[a-z][a-z']+",
                             preprocessor=domain.normalize).build_analyzer()
-    vec = TfidfVectorizer(analyzer=lambda t: char(t) + ["w:" + w for w in words(t)], sublinear_tf=True, max_df=0.5,
-                          min_df=2, dtype=np.float64)
+    vec = TfidfVectorizer(analyzer=lambda t: char(t) + ["w:" + w for w in words(t)] + cues(domain.normalize(t)),
+                          sublinear_tf=True, max_df=0.5, min_df=2, dtype=np.float64)
     return vec, vec.fit_transform([e.text for e in subset])
 
 
@@ -87,7 +89,8 @@ def test_a_model_pickled_by_v2_still_predicts() -> None:
     from sklearn.linear_model import LogisticRegression
 
     subset = [e for i, e in enumerate(model.load_examples()) if e.split == "train" and i % 8 == 0]
-    vec = TfidfVectorizer(analyzer=model.analyze, sublinear_tf=True, max_df=0.5, min_df=2, dtype=np.float64)
+    vec = TfidfVectorizer(analyzer=lambda t: model.grams(domain.normalize(t)), sublinear_tf=True, max_df=0.5,
+                          min_df=2, dtype=np.float64)  # v2's features: no cue groups
     x = vec.fit_transform([e.text for e in subset])
     old = model.LinearModel.__new__(model.LinearModel)
     old.analyzer, old.ngram_range, old.word_range = model.analyze, model.CHAR_RANGE, model.WORD_RANGE
@@ -259,3 +262,14 @@ def test_seed_examples_hold_with_the_shipped_model(full: model.LinearModel, text
     item = ClassificationInput(description=text)
     r = domain.decide(V1, item, full.predict_normalized(item.text), "model-v1")
     assert (r.category, r.priority) == (category, priority), r.explanation.detail
+
+
+def test_cue_groups_generalise_beyond_their_examples() -> None:
+    from classifier.cues import cues
+
+    text = domain.normalize
+    assert "cue:dissatisfied" in cues(text("你们这服务真是离谱, 我要打12315"))
+    assert "cue:owned" in cues(text("I bought it last week")) and "cue:prepurchase" in cues(text("thinking of buying one"))
+    assert cues(text("ＭＹ ＴＶ")) == ["cue:owned"]  # full-width, case: normalised first
+    assert "cue:owned" not in cues(text("enemy territory"))  # latin terms start a word
+    assert cues(text("")) == []
