@@ -160,6 +160,13 @@ def test_agent_and_supervisor_walkthrough(platform: Any, desks: Any) -> None:
     admin.page.fill("#dry-run textarea", "手机无法开机, 订单号 A2026112501")
     admin.page.click("#dry-run button[type=submit]")
     admin.page.wait_for_selector("#dry-run-result >> text=售后支持")
+    # models: the startup model with its held-out figures; retrain + activate from the page
+    admin.page.wait_for_selector("#models >> text=model-v1")
+    assert "%" in admin.page.locator("#models tbody tr").first.inner_text()
+    admin.page.click("#model-train")
+    admin.page.wait_for_selector("#models >> text=model-v2", timeout=90_000)
+    newest = admin.page.locator("#models tbody tr").first.inner_text()
+    assert "model-v2" in newest and "%" in newest
     admin.shot("05-admin-rules")
     # the queue's colours: the nearest open target decides; amber from its warning time, red once past due
     levels = admin.page.evaluate("""async () => {

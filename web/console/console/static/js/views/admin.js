@@ -116,11 +116,16 @@ export async function slaView(root) {
 // ------------------------------------------------------------------------------ rule sets
 export async function rulesView(root) {
   const admin = session.has("admin");
-  const [active, versions, revisions] = await Promise.all([
+  const [active, versions, revisions, models] = await Promise.all([
     api("classifier", "rulesets/active"),
     api("classifier", "rulesets", { query: { limit: 20 } }),
     api("classifier", "revisions", { query: { limit: 20 } }),
+    api("classifier", "models", { query: { limit: 20 } }),
   ]);
+  const pct = (x) => (typeof x === "number" ? `${(x * 100).toFixed(1)}%` : "—");
+  const heldOut = (m) => m.metrics?.combined
+    ? `${t("col.category")} ${pct(m.metrics.combined.category?.accuracy)} · ${t("col.priority")} ${pct(m.metrics.combined.priority?.accuracy)}`
+    : "—";
   const run = async (fn) => {
     try { await fn(); await rulesView(root); } catch (err) { toast(errorText(err), "bad"); }
   };
@@ -162,6 +167,25 @@ export async function rulesView(root) {
         { title: t("actions"), cell: (r) => admin && !r.active ? h("button", { type: "button",
           onclick: () => run(() => api("classifier", `rulesets/${r.version}/activate`, { method: "POST" })) }, t("sla.activate")) : "" },
       ], versions.items)),
+    h("section", { class: "panel", id: "models" }, h("h2", {}, t("models.title")),
+      h("p", { class: "muted small" }, t("models.hint")),
+      table([
+        { title: "v", cell: (m) => m.classifier_version ?? `model-v${m.version}` },
+        { title: t("col.status"), cell: (m) => (m.active ? tag(t("sla.active"), "sla-ok") : "") },
+        { title: t("sla.author"), cell: (m) => `${m.trained_by ?? ""} · ${when(m.trained_at)}` },
+        { title: t("models.examples"), cell: (m) => t("models.examples_n", { n: m.examples ?? 0, c: m.corrections ?? 0 }) },
+        { title: t("models.held_out"), cell: (m) => heldOut(m) },
+        { title: t("actions"), cell: (m) => admin && !m.active ? h("button", { type: "button",
+          onclick: () => run(() => api("classifier", `models/${m.version}/activate`, { method: "POST" })) }, t("sla.activate")) : "" },
+      ], models.items),
+      admin ? h("p", {}, h("button", { type: "button", id: "model-train", onclick: async (ev) => {
+        ev.target.disabled = true;
+        toast(t("models.training"));
+        await run(async () => {
+          const m = await api("classifier", "models/train", { method: "POST", body: { activate: true } });
+          toast(`model-v${m.version}: ${heldOut(m)}`);
+        });
+      } }, t("models.train"))) : null),
     h("section", { class: "panel" }, h("h2", {}, t("rules.revisions")),
       table([
         { title: t("col.due"), cell: (r) => when(r.at) },
