@@ -12,7 +12,7 @@ Protocol (printed by the command):
 1. Split by wording, not by example. Every example carries its wording id (``issue:lang:index``);
    every fourth wording of every issue and language (index % 4 == 3) is held out with all its examples.
    v2 and v3 appended their new wordings after the earlier lists, so every v1/v2 held-out wording is
-   still held out, and
+   still held out; v4 only adds train-only wordings after v3's unchanged rows; and
    the generator refuses a train wording that is a near copy of any held-out one (character-trigram
    Jaccard ≥ 0.5, ``data/build_training.py``).
 2. Tuning never sees the held-out split. Model choices (features, C, class weights) and the decision
@@ -48,7 +48,7 @@ def _scores(truth: list[str], predicted: list[str], labels: list[str]) -> dict[s
 
 
 PROTOCOL = """protocol: held-out = every 4th wording of every issue and language (all its examples), never
-trained on; v1's and v2's held-out wordings are still held out in v3; train wordings that are near copies of held-out
+trained on; v1's and v2's held-out wordings are still held out (v4 = v3's held-out + train-only wordings); train wordings that are near copies of held-out
 ones (char-trigram Jaccard >= 0.5) are refused by the generator. Features, C, class weights and thresholds
 were tuned by 4-fold cross-validation on the train split grouped by wording (--cv), never on held-out."""
 

@@ -49,7 +49,7 @@ from .cues import cues
 from .domain import normalize
 
 HEADS = ("category", "module", "priority")
-TRAINING_FILE = "training_v3.jsonl"
+TRAINING_FILE = "training_v4.jsonl"
 TOP_TERMS = 5
 CHAR_RANGE = (1, 3)
 WORD_RANGE = (1, 2)

@@ -33,6 +33,18 @@ def test_shipped_training_file_is_bilingual_and_balanced() -> None:
     assert 0.3 < zh / len(examples) < 0.7
     train_groups = {e.group for e in examples if e.split == "train"}
     assert not train_groups & {e.group for e in examples if e.split == "test"}  # held-out wordings never trained
+    train_only = [e for e in examples if ":t" in e.group]  # v4's train-only wordings
+    assert train_only and all(e.split == "train" for e in train_only)
+
+
+def test_train_only_wordings_are_no_near_copies_of_held_out_ones() -> None:
+    from classifier.data import build_training as b
+
+    b._leak_check_train_only(b.issues(), b.train_only_wordings())  # the shipped ones pass
+    issues = b.issues()
+    held = next(w for k, w in enumerate(issues[0][4]) if b._held_out(issues[0][4], k))
+    with pytest.raises(ValueError, match="too close"):
+        b._leak_check_train_only(issues, {issues[0][0]: {"zh": [held + "吗"], "en": []}})
 
 
 def _sklearn_features(subset: list[model.Example]):  # noqa: ANN202
