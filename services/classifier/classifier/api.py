@@ -205,7 +205,10 @@ def build_router(service: ClassifierService) -> APIRouter:
     @router.get("/models", response_model=Page, tags=["models"])
     async def list_models(_: Supervisor, limit: Limit = 20, skip: Skip = 0) -> Page:
         docs = await service.store.list_models(limit, skip)
-        return Page(items=[_clean(d) for d in docs], total=await service.store.count_models())
+        shipped = service.shipped_training_digest()
+        # a model trained before the shipped training file changed (an upgrade): the console suggests a retrain
+        items = [{**_clean(d), "current_training_file": d.get("training_digest") == shipped} for d in docs]
+        return Page(items=items, total=await service.store.count_models())
 
     @router.post("/models/train", status_code=201, tags=["models"])
     async def train(body: TrainRequest, who: Admin, response: Response) -> dict[str, Any]:

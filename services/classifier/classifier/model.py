@@ -40,6 +40,7 @@ import pickle
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 
@@ -125,7 +126,9 @@ def load_examples(name: str = TRAINING_FILE) -> list[Example]:
     return out
 
 
+@lru_cache(maxsize=8)
 def file_digest(name: str = TRAINING_FILE) -> str:
+    """sha256 of a shipped training file (read once per process: package data does not change)."""
     return hashlib.sha256(resources.files("classifier.data").joinpath(name).read_bytes()).hexdigest()
 
 

@@ -328,6 +328,12 @@ class ClassifierService:
             meta.pop("_id", None)
             return {**meta, "active": activate}
 
+    @staticmethod
+    def shipped_training_digest() -> str:
+        """Digest of the training file this build ships (a stored model with another was trained on an
+        older one)."""
+        return model.file_digest()
+
     async def activate_model(self, version: int, who: Principal) -> TrainedModel:
         at = datetime.now(UTC)
         if not await self.store.activate_model(version, at):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from classifier import domain
 from classifier.app import ClassifierSettings, create_app
 from contracts import Channel, CustomerTier, StaffRole, TicketClassified, TicketCreated, TicketCreatedPayload
@@ -270,5 +272,17 @@ async def test_models_are_listed_with_held_out_figures(running: dict[str, Any]) 
     [m] = r.json()["items"]
     assert m["version"] == 1 and m["active"] is True and "blob" not in m
     assert 0 < m["metrics"]["combined"]["category"]["accuracy"] <= 1
+    assert m["current_training_file"] is True  # trained from the file this build ships
     assert (await client.post("/api/v1/models/train", json={}, headers=auth_header(StaffRole.SUPERVISOR))).status_code == 403
     assert (await client.post("/api/v1/models/9/activate", json={}, headers=auth_header(StaffRole.ADMIN))).status_code == 404
+
+
+async def test_a_model_from_an_older_training_file_is_flagged(running: dict[str, Any],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """After an upgrade ships a new training file, the stored model is marked so the console suggests a
+    retrain (the model itself keeps classifying until an admin retrains)."""
+    from classifier.service import ClassifierService
+
+    monkeypatch.setattr(ClassifierService, "shipped_training_digest", staticmethod(lambda: "a-newer-file"))
+    r = await running["client"].get("/api/v1/models", headers=auth_header(StaffRole.SUPERVISOR))
+    assert [m["current_training_file"] for m in r.json()["items"]] == [False]

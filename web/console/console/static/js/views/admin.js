@@ -171,7 +171,8 @@ export async function rulesView(root) {
       h("p", { class: "muted small" }, t("models.hint")),
       table([
         { title: "v", cell: (m) => m.classifier_version ?? `model-v${m.version}` },
-        { title: t("col.status"), cell: (m) => (m.active ? tag(t("sla.active"), "sla-ok") : "") },
+        { title: t("col.status"), cell: (m) => [m.active ? tag(t("sla.active"), "sla-ok") : "",
+          m.current_training_file === false ? tag(t("models.stale"), "sla-warning") : ""] },
         { title: t("sla.author"), cell: (m) => `${m.trained_by ?? ""} · ${when(m.trained_at)}` },
         { title: t("models.examples"), cell: (m) => t("models.examples_n", { n: m.examples ?? 0, c: m.corrections ?? 0 }) },
         { title: t("models.held_out"), cell: (m) => heldOut(m) },
