@@ -92,10 +92,12 @@ def grams(normalized: str, char_range: tuple[int, int] = CHAR_RANGE,
     return out
 
 
-def features(normalized: str) -> list[str]:
-    """Every feature of already normalised text: :func:`grams` and the cue-word groups present
-    (:mod:`classifier.cues`)."""
-    return grams(normalized) + cues(normalized)
+def features(normalized: str, char_range: tuple[int, int] = CHAR_RANGE,
+             word_range: tuple[int, int] | None = WORD_RANGE, with_cues: bool = True) -> list[str]:
+    """Every feature of already normalised text: :func:`grams` and, with ``with_cues``, the cue-word
+    groups present (:mod:`classifier.cues`)."""
+    found = grams(normalized, char_range, word_range)
+    return found + cues(normalized) if with_cues else found
 
 
 def analyze(text: str) -> list[str]:
@@ -219,9 +221,8 @@ class LinearModel:
         if self.ngram_range is None:  # a model pickled before ngram_range existed
             found = self.analyzer(normalized)
         else:
-            found = grams(normalized, self.ngram_range, getattr(self, "word_range", None))
-            if getattr(self, "cues", False):
-                found += cues(normalized)
+            found = features(normalized, self.ngram_range, getattr(self, "word_range", None),
+                             getattr(self, "cues", False))
         get = vocabulary.get
         for g in found:
             i = get(g)
@@ -387,7 +388,7 @@ def fit(examples: list[Example], *, c: float = C, class_weight: str | None = "ba
     heads: dict[str, FittedHead] = {}
     for head in HEADS:
         fitted = _fit_head(x, [head_label(e, head) for e in examples], groups, c, class_weight)
-        if head == "priority" and fitted.classes[-1] != "__none__":
+        if head == "priority":  # ≥ 2 categories, so ≥ 2 joint labels: never the one-label constant
             fitted = FittedHead(fitted.classes, fitted.parts, [k.rsplit(JOINT, 1)[1] for k in fitted.classes])
         heads[head] = fitted
     return LinearModel(analyze, dict(vectorizer.vocabulary_), vectorizer.idf_, heads, ngram_range=CHAR_RANGE,

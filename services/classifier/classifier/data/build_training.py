@@ -1175,12 +1175,17 @@ def similarity(a: str, b: str) -> float:
     return len(ga & gb) / len(ga | gb) if ga and gb else 0.0
 
 
+def _wordings(all_issues: list[tuple[str, str, str, str, list[str], list[str]]], lang: int, *,
+              held_out: bool) -> list[str]:
+    """Every wording of one language (issue tuple index 4 zh, 5 en) on one side of the split."""
+    return [w for i in all_issues for k, w in enumerate(i[lang]) if _held_out(i[lang], k) == held_out]
+
+
 def _leak_check(all_issues: list[tuple[str, str, str, str, list[str], list[str]]]) -> list[tuple[float, str, str]]:
     """The closest train wording of every held-out wording; raises when one is a near copy."""
     closest: list[tuple[float, str, str]] = []
     for lang in (4, 5):
-        train = [w for i in all_issues for k, w in enumerate(i[lang]) if not _held_out(i[lang], k)]
-        test = [w for i in all_issues for k, w in enumerate(i[lang]) if _held_out(i[lang], k)]
+        train, test = _wordings(all_issues, lang, held_out=False), _wordings(all_issues, lang, held_out=True)
         for w in test:
             closest.append(max(((similarity(w, t), w, t) for t in train), key=lambda x: x[0]))
     closest.sort(reverse=True)
@@ -1272,7 +1277,7 @@ def _leak_check_train_only(all_issues: list[tuple[str, str, str, str, list[str],
     """A train-only wording must not be a near copy of any held-out wording (same test as ``_leak_check``)."""
     leaks = []
     for lang, li in (("zh", 4), ("en", 5)):
-        test = [w for i in all_issues for k, w in enumerate(i[li]) if _held_out(i[li], k)]
+        test = _wordings(all_issues, li, held_out=True)
         for words in extra.values():
             for w in words.get(lang, []):
                 for t in test:
