@@ -259,7 +259,7 @@ class LinearModel:
             return p
         if n == 2 and len(scores) == 1:  # binary SVM: one score for the second class
             z = a[0] * scores[0] + b[0]
-            p[1] = 1.0 / (1.0 + math.exp(z)) if z > -700 else 1.0
+            p[1] = 1.0 / (1.0 + math.exp(z)) if z < 700 else 0.0  # exp overflows past ~709
             p[0] = 1.0 - p[1]
             return p
         for column, s, ai, bi in zip(columns, scores, a, b):  # one-vs-rest sigmoids, normalised

@@ -285,3 +285,11 @@ def test_cue_groups_generalise_beyond_their_examples() -> None:
     assert cues(text("ＭＹ ＴＶ")) == ["cue:owned"]  # full-width, case: normalised first
     assert "cue:owned" not in cues(text("enemy territory"))  # latin terms start a word
     assert cues(text("")) == []
+
+
+def test_calibrated_scores_never_overflow() -> None:
+    """Sigmoid calibration of extreme scores (a binary head has one score; exp() overflows past ~709)."""
+    part = model.LinearModel._part
+    assert part([1e6], [1], [1.0], [0.0], 2) == [1.0, 0.0]
+    assert part([-1e6], [1], [1.0], [0.0], 2) == [0.0, 1.0]
+    assert part([1e6, -1e6, 0.0], [0, 1, 2], [1.0] * 3, [0.0] * 3, 3) == pytest.approx([0.0, 2 / 3, 1 / 3])
