@@ -1,4 +1,9 @@
-"""Fixtures shared by every test directory: the real RabbitMQ and the MongoDB backend choice."""
+"""Fixtures shared by every test directory: the real RabbitMQ and the real MongoDB wire server.
+
+MongoDB for the end-to-end, fault and store tests: ``MONGODB_URL`` when set (the Docker-host workflow's
+``mongo:7``), else one SecantusDB process started for the session (servicekit.localdb; installed by the
+locked environment), else a testcontainers MongoDB when a Docker engine answers. The in-memory mock is
+used only by the fast service tests (``services/*/tests/test_service.py``)."""
 
 from __future__ import annotations
 
@@ -10,22 +15,28 @@ from collections.abc import Iterator
 
 import pytest
 
+from servicekit.localdb import LocalMongo, server_program
 from servicekit.testing import docker_answers, rabbitmq_url, tcp_reachable
 
+ROOT = Path(__file__).resolve().parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def _mongo_backend() -> tuple[str, str | None]:
     if os.environ.get("MONGODB_URL"):
         return "mongodb (MONGODB_URL)", os.environ["MONGODB_URL"]
+    program = server_program()
+    if program:
+        return f"SecantusDB wire server (a separate {Path(program).name} process for this run)", None
     if docker_answers():
         return "mongodb (testcontainers)", None
-    return "mongomock-motor (in-memory; no MONGODB_URL and no Docker engine)", None
+    return "none: no MONGODB_URL, no secantusd-py, no Docker engine", None
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     backend, _ = _mongo_backend()
-    return [f"RabbitMQ: {rabbitmq_url()}", f"MongoDB backend for end-to-end services: {backend}"]
+    return [f"RabbitMQ: {rabbitmq_url()}",
+            f"MongoDB for end-to-end, fault and store tests: {backend}; fast service tests: mongomock-motor"]
 
 
 @pytest.fixture(scope="session")
@@ -41,17 +52,42 @@ def rabbitmq() -> str:
 
 
 @pytest.fixture(scope="session")
-def mongodb_url() -> Iterator[str | None]:
-    """MONGODB_URL for services started by tests: the given one, a testcontainers MongoDB when a Docker
-    engine answers, else None (each service then uses its in-memory store)."""
+def mongodb_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """MONGODB_URL of a real MongoDB wire server for services and stores under test (see the module
+    docstring). None found: the test fails under CI and is skipped elsewhere."""
     backend, url = _mongo_backend()
-    if url or "testcontainers" not in backend:
+    if url:
         yield url
-        return
-    from testcontainers.mongodb import MongoDbContainer
+    elif backend.startswith("SecantusDB"):
+        base = tmp_path_factory.mktemp("secantus")
+        with LocalMongo(storage=str(base / "data"), log_path=ROOT / "artifacts" / "secantusd.log") as server:
+            yield server.url
+    elif "testcontainers" in backend:
+        from testcontainers.mongodb import MongoDbContainer
 
-    with MongoDbContainer("mongo:7") as container:
-        yield container.get_connection_url()
+        with MongoDbContainer("mongo:7") as container:
+            yield container.get_connection_url()
+    else:
+        message = f"no MongoDB server for the tests ({backend})"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: a missing database fails the run)")
+        pytest.skip(message)
+
+
+@pytest.fixture
+async def real_db(mongodb_url: str) -> Any:
+    """A fresh database on the real server for one store test (the store's ``db`` handle), dropped after."""
+    from servicekit.mongo import open_mongo
+    from servicekit.settings import ServiceSettings
+
+    name = f"store_{uuid.uuid4().hex[:12]}"
+    handle = open_mongo(ServiceSettings(mongodb_url=mongodb_url, mongodb_database=name))
+    assert handle.backend == "mongodb"
+    try:
+        yield handle.db
+    finally:
+        await handle.client.drop_database(name)
+        handle.close()
 
 
 @pytest.fixture

@@ -8,8 +8,13 @@
                         later changes (manual override, reopen) compare-and-set on ``revision``
                         and keep the earlier results in ``history``. ``corrected`` documents are
                         the supervisors' labelled examples for the next training run.
-* ``models``          — one document per trained model version (``_id`` = version): the pickled model
-                        (with its sha256), training figures, an ``active`` flag.
+* ``models``          — one document per trained model version (``_id`` = version): training figures,
+                        the sha256, size and chunk count of the pickled model, an ``active`` flag.
+* ``model_chunks``    — the pickled model in pieces of ``MODEL_CHUNK_BYTES`` (``_id`` = "<blob_key>:<n>"):
+                        a trained model is ~24 MB, over MongoDB's 16 MB document limit. Chunks are
+                        written before the model document, so a model is never visible half-stored;
+                        the checksum is verified on every load. (Models of earlier releases kept the
+                        whole pickle in ``blob`` and still load.)
 * ``revisions``       — the change history of rule sets and models (who, what, when), each with the
                         ``classifier.config_activated`` event in its outbox (hot reload of replicas).
 """
@@ -29,6 +34,9 @@ from servicekit.outbox import outbox_entries
 
 from .domain import ClassificationRecord, RuleSet
 
+MODEL_CHUNK_BYTES = 4 * 1024 * 1024
+"""Well under MongoDB's 16 MB document limit (BSON overhead, and servers that keep a margin)."""
+
 
 class ClassifierStore:
     def __init__(self, db: Any) -> None:
@@ -36,6 +44,7 @@ class ClassifierStore:
         self.rulesets = db["rulesets"]
         self.classifications = db["classifications"]
         self.models = db["models"]
+        self.model_chunks = db["model_chunks"]
         self.revisions = db["revisions"]
 
     async def ensure_indexes(self) -> None:
@@ -48,6 +57,7 @@ class ClassifierStore:
         )
         await self.classifications.create_index("corrected", name="corrected")
         await self.models.create_index([("active", ASCENDING), ("version", DESCENDING)], name="active_version")
+        await self.model_chunks.create_index([("blob_key", ASCENDING), ("n", ASCENDING)], name="blob_key_n")
         await self.revisions.create_index([("at", DESCENDING)], name="at")
 
     # ------------------------------------------------------------------ rule sets
@@ -96,13 +106,37 @@ class ClassifierStore:
 
     # ------------------------------------------------------------------ models
     async def insert_model(self, meta: dict[str, Any], blob: bytes) -> bool:
-        doc = {**meta, "_id": meta["version"], "blob": blob, "sha256": hashlib.sha256(blob).hexdigest(),
-               "active": False}
+        """Store a model version: its chunks first (keyed by the blob's checksum, so replicas racing on
+        one version never mix their pieces), then the document that makes it visible. False when that
+        version already exists; the loser's chunks are removed."""
+        version = meta["version"]
+        if await self.models.count_documents({"_id": version}, limit=1):
+            return False
+        sha = hashlib.sha256(blob).hexdigest()
+        key = f"{version}:{sha[:16]}"
+        pieces = [blob[i:i + MODEL_CHUNK_BYTES] for i in range(0, len(blob), MODEL_CHUNK_BYTES)] or [b""]
+        for n, piece in enumerate(pieces):
+            await self.model_chunks.replace_one(
+                {"_id": f"{key}:{n}"}, {"blob_key": key, "n": n, "data": piece}, upsert=True)
+        doc = {**meta, "_id": version, "sha256": sha, "size": len(blob), "blob_key": key,
+               "chunks": len(pieces), "active": False}
         try:
             await self.models.insert_one(doc)
             return True
         except DuplicateKeyError:
+            winner = await self.models.find_one({"_id": version}, {"blob_key": 1})
+            if not winner or winner.get("blob_key") != key:
+                await self.model_chunks.delete_many({"blob_key": key})
             return False
+
+    async def _model_blob(self, doc: dict[str, Any]) -> bytes:
+        if "blob" in doc:  # stored whole by an earlier release
+            return bytes(doc.pop("blob"))
+        cursor = self.model_chunks.find({"blob_key": doc["blob_key"]}).sort("n", ASCENDING)
+        parts = [chunk async for chunk in cursor]
+        if [p["n"] for p in parts] != list(range(int(doc["chunks"]))):
+            raise ValueError(f"model v{doc['_id']} has {len(parts)} of its {doc['chunks']} chunks")
+        return b"".join(bytes(p["data"]) for p in parts)
 
     async def next_model_version(self) -> int:
         async for doc in self.models.find({}, {"_id": 1}).sort("_id", DESCENDING).limit(1):
@@ -113,7 +147,7 @@ class ClassifierStore:
         """Metadata and the verified blob of the most recently activated model."""
         cursor = self.models.find({"active": True}).sort([("activated_at", DESCENDING), ("version", DESCENDING)])
         async for doc in cursor.limit(1):
-            blob = bytes(doc.pop("blob"))
+            blob = await self._model_blob(doc)
             if hashlib.sha256(blob).hexdigest() != doc.get("sha256"):
                 raise ValueError(f"model v{doc['_id']} fails its checksum")
             return doc, blob
