@@ -171,3 +171,22 @@ def replicated(rabbitmq: str, mongodb_url: str | None,
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultPlatform]:
     """Two replicas of every service (see the module docstring)."""
     yield from run_platform(ReplicaStack, "rep", rabbitmq, mongodb_url, tmp_path_factory)
+
+
+class FaultEnv:
+    """For tests that run a stack of their own (test_restart_proof.py): the fault suite's environment
+    (``fault_env(rabbitmq, mongodb_url, namespace)``) and platform wrapper (``fault_env.platform(...)``)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.seed = roomy_roster(directory)
+
+    def __call__(self, rabbitmq: str, mongodb_url: str, namespace: str) -> dict[str, str]:
+        return platform_env(rabbitmq, mongodb_url, namespace, self.seed)
+
+    def platform(self, stack: Stack, namespace: str, rabbitmq: str) -> FaultPlatform:
+        return FaultPlatform(stack, namespace, rabbitmq, persistent=True)
+
+
+@pytest.fixture
+def fault_env(tmp_path_factory: pytest.TempPathFactory) -> FaultEnv:
+    return FaultEnv(tmp_path_factory.mktemp("fault-env"))

@@ -65,6 +65,7 @@ class ServiceKit:
         self.bus = EventBus(settings)
         self.mongo = open_mongo(settings)
         self.db = self.mongo.db
+        self.bus.wait_for_database = lambda: self.mongo.wait_until_reachable(what="messages held")
         self.tokens: TokenService | None = None
         if settings.jwt_secret is not None:
             self.tokens = TokenService(
@@ -86,7 +87,8 @@ class ServiceKit:
         install_http_metrics(self.app, self.service)
         install_correlation_middleware(self.app)
         self.app.include_router(
-            health_router(self.service, {"broker": self.bus.ping, "database": self._db_ok, "started": self._started})
+            health_router(self.service, {"broker": self.bus.ping, "database": self._db_ok, "started": self._started},
+                          info={"database": {"backend": self.mongo.backend, "where": self.mongo.where}})
         )
         self._install_asyncapi(title, version, description)
         if settings.queue_depth_interval_seconds > 0:
@@ -115,7 +117,8 @@ class ServiceKit:
     # ------------------------------------------------------------------ lifecycle
     @asynccontextmanager
     async def _lifespan(self, _: FastAPI) -> AsyncIterator[None]:
-        log.info("starting %s (mongo backend: %s)", self.service, self.mongo.backend)
+        log.info("starting %s (database: %s, %s)", self.service, self.mongo.backend, self.mongo.where)
+        await self.mongo.wait_until_reachable(attempts=self.settings.database_connect_attempts, what="starting")
         for hook in self._startup:
             await hook()
         await self.bus.start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -11,7 +12,8 @@ from fastapi.responses import JSONResponse
 Probe = Callable[[], Awaitable[bool]]
 
 
-def health_router(service: str, probes: dict[str, Probe]) -> APIRouter:
+def health_router(service: str, probes: dict[str, Probe], info: dict[str, Any] | None = None) -> APIRouter:
+    """``info`` is shown in the readiness answer as it is (e.g. which database backend, and where)."""
     router = APIRouter(tags=["ops"])
 
     @router.get("/health/live", summary="Liveness: the process answers")
@@ -29,7 +31,7 @@ def health_router(service: str, probes: dict[str, Probe]) -> APIRouter:
             checks[name] = "ok" if ok else "failing"
         healthy = all(v == "ok" for v in checks.values())
         return JSONResponse(
-            {"status": "ok" if healthy else "unavailable", "service": service, "checks": checks},
+            {"status": "ok" if healthy else "unavailable", "service": service, "checks": checks, **(info or {})},
             status_code=200 if healthy else 503,
         )
 

@@ -1,9 +1,12 @@
 """Run the whole platform as local processes (no Docker): ``python -m servicekit.launcher``.
 
-Starts the six services (and the web console in front of them) against ``RABBITMQ_URL`` (and ``MONGODB_URL`` when set, else each service's
-in-memory store, which is NOT persistent), prefixes every log line with the service name, and stops
-everything cleanly on Ctrl-C / SIGTERM. Secrets that are not in the environment are generated once and
-kept in ``.run/local.env`` (git-ignored) so that tokens and API keys survive a restart.
+Starts the six services (and the web console in front of them) against ``RABBITMQ_URL`` and a MongoDB:
+``MONGODB_URL`` when set, else a SecantusDB server it starts itself with its data under ``.run/data/``
+(persistent: a stop and start keeps every ticket), or, with ``--memory``, each service's throw-away
+in-memory store. It prefixes every log line with the service name, restarts a service (or the database
+server) that dies, with back-off and a restart count, and stops everything cleanly on Ctrl-C / SIGTERM.
+Secrets that are not in the environment are generated once and kept in ``.run/local.env``
+(git-ignored) so that tokens and API keys survive a restart.
 
 ``python -m servicekit.launcher token --role supervisor`` prints a staff token for local use, signed
 with that local secret (until the dispatcher's login exists for your staff).
@@ -26,7 +29,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 CHANNELS = ("phone", "online_chat", "email", "social", "web_form")
 
@@ -59,6 +62,9 @@ class Running:
     port: int
     process: subprocess.Popen[bytes]
     pump: threading.Thread | None = None
+    index: int = 0
+    extra_env: dict[str, str] | None = None
+    started_at: float = field(default_factory=time.monotonic)
 
     @property
     def url(self) -> str:
@@ -99,7 +105,7 @@ class Stack:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        run = Running(spec, port, process)
+        run = Running(spec, port, process, index=index, extra_env=extra_env)
         sink: IO[str] | None = None
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -137,6 +143,13 @@ class Stack:
             if run.pump is not None:
                 run.pump.join(timeout=2)
             self.running.pop(run.spec.name, None)
+
+    def restart(self, name: str) -> Running:
+        """Start a service that exited again, on the same port with the same environment."""
+        old = self.running[name]
+        if old.pump is not None:
+            old.pump.join(timeout=2)
+        return self.start_one(old.spec, old.index, extra_env=old.extra_env)
 
     def url(self, name: str) -> str:
         return self.running[name].url
@@ -221,13 +234,48 @@ def _repo_root() -> Path:
     return here
 
 
+@dataclass
+class Restarts:
+    """Restart bookkeeping of one supervised process: exponential back-off (1 s … 30 s), reset once the
+    process has stayed up for a minute."""
+
+    count: int = 0
+    streak: int = 0
+    due: float | None = None
+
+    def exited(self, uptime: float) -> float:
+        self.streak = 0 if uptime > 60 else self.streak + 1
+        self.count += 1
+        delay = min(30.0, 2.0 ** max(0, self.streak - 1))
+        self.due = time.monotonic() + delay
+        return delay
+
+
+def _database(args: argparse.Namespace, root: Path, env: dict[str, str]) -> Any:
+    """Point ``env`` at the database of this run; returns the local server it started, if any."""
+    from .localdb import LocalMongo
+    from .mongo import describe_url
+
+    if env.get("MONGODB_URL"):
+        print(f"database: MONGODB_URL {describe_url(env['MONGODB_URL'])} (each service its own database)", flush=True)
+        return None
+    if args.memory:
+        env.pop("MONGODB_URL", None)
+        print("database: --memory: every service keeps its data in memory (NOT persistent, lost at stop).", flush=True)
+        return None
+    data = root / ".run" / "data" / "mongo"
+    server = LocalMongo(storage=str(data), port=args.db_port, log_path=root / ".run" / "logs" / "secantusd.log")
+    server.start()
+    env["MONGODB_URL"] = server.url
+    print(f"database: SecantusDB (MongoDB wire protocol) at {server.url}, data in {data} (persistent; "
+          "--memory for a throw-away run). It is a local default, not the production database.", flush=True)
+    return server
+
+
 def _run(args: argparse.Namespace) -> int:
     root = _repo_root()
     env = {**os.environ, **load_or_create_local_secrets(root)}
     env.setdefault("LOG_FORMAT", "text")
-    if not env.get("MONGODB_URL"):
-        print("MONGODB_URL is not set: every service keeps its data in memory (NOT persistent).", flush=True)
-    stack = Stack(env=env, log_dir=root / ".run" / "logs")
     stopping = threading.Event()
 
     def _stop(*_: object) -> None:
@@ -235,8 +283,15 @@ def _run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    stack.start(args.only or None)
     try:
+        server = _database(args, root, env)
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"!! database server: {exc}", flush=True)
+        return 1
+    stack = Stack(env=env, log_dir=root / ".run" / "logs")
+    restarts: dict[str, Restarts] = {}
+    try:
+        stack.start(args.only or None)
         stack.wait_ready(timeout=args.ready_timeout)
         if not args.no_console:
             stack.start_console()
@@ -254,12 +309,7 @@ def _run(args: argparse.Namespace) -> int:
               "/api/v1/auth/login; change it at first login)", flush=True)
         print("press Ctrl-C to stop\n", flush=True)
         while not stopping.is_set():
-            for name, run in list(stack.running.items()):
-                if run.process.poll() is not None:
-                    print(f"!! {name} exited with code {run.process.returncode}", flush=True)
-                    stack.running.pop(name)
-            if not stack.running:
-                return 1
+            _supervise(stack, server, restarts)
             stopping.wait(0.5)
         return 0
     except (TimeoutError, RuntimeError) as exc:
@@ -268,6 +318,39 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         print("stopping services …", flush=True)
         stack.stop()
+        if server is not None:
+            print("stopping the database server …", flush=True)
+            server.stop()
+
+
+def _supervise(stack: Stack, server: Any, restarts: dict[str, Restarts]) -> None:
+    """One pass: restart (after its back-off) whatever exited — the database server or a service."""
+    now = time.monotonic()
+    if server is not None and not server.alive():
+        book = restarts.setdefault("database", Restarts())
+        if book.due is None:
+            delay = book.exited(now - server.started_at)
+            print(f"!! database server exited; restarting in {delay:.0f}s (restart #{book.count})", flush=True)
+        elif now >= book.due:
+            book.due = None
+            try:
+                server.start()
+                print("database server running again", flush=True)
+            except (RuntimeError, TimeoutError) as exc:
+                print(f"!! database server did not start: {exc}", flush=True)
+                book.exited(0)
+    for name, run in list(stack.running.items()):
+        if run.process.poll() is None:
+            continue
+        book = restarts.setdefault(name, Restarts())
+        if book.due is None:
+            delay = book.exited(now - run.started_at)
+            print(f"!! {name} exited with code {run.process.returncode}; restarting in {delay:.0f}s "
+                  f"(restart #{book.count})", flush=True)
+        elif now >= book.due:
+            book.due = None
+            stack.restart(name)
+            print(f"   {name} started again (restart #{book.count})", flush=True)
 
 
 def _token(args: argparse.Namespace) -> int:
@@ -290,10 +373,17 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--only", nargs="*", choices=[s.name for s in SERVICES], help="start only these services")
     run.add_argument("--ready-timeout", type=float, default=120.0)
     run.add_argument("--no-console", action="store_true", help="do not start the web console")
+    run.add_argument("--memory", action="store_true",
+                     help="throw-away run: every service keeps its data in memory (ignored when MONGODB_URL is set)")
+    run.add_argument("--db-port", type=int, default=int(os.environ.get("LOCAL_MONGODB_PORT", "27117")),
+                     help="port of the local SecantusDB server (default 27117, or LOCAL_MONGODB_PORT)")
     tok = sub.add_parser("token", help="print a local staff token")
     tok.add_argument("--role", choices=["agent", "supervisor", "admin"], default="supervisor")
     tok.add_argument("--staff-id", default="local-dev")
     tok.add_argument("--ttl", type=int, default=8 * 3600)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv.insert(0, "run")  # ./scripts/run.sh --memory
     args = parser.parse_args(argv)
     if args.command == "token":
         return _token(args)

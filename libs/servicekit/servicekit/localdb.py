@@ -64,6 +64,7 @@ class LocalMongo:
     host: str = "127.0.0.1"
     log_path: Path | None = None
     cache_size: str = "512M"
+    started_at: float = 0.0
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _log: IO[bytes] | None = field(default=None, repr=False)
 
@@ -97,6 +98,7 @@ class LocalMongo:
                 self.stop(kill=True)
                 raise TimeoutError(f"{SERVER_PROGRAM} did not answer on port {self.port} within {timeout:.0f}s")
             time.sleep(0.2)
+        self.started_at = time.monotonic()
         return self
 
     def alive(self) -> bool:

@@ -20,7 +20,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +38,7 @@ from contracts import Event, Namespace, UnknownEventType, event_class
 
 from .context import correlation_id_var, raise_if_cancelling
 from .errors import PermanentError
+from .mongo import DATABASE_UNREACHABLE
 from .metrics import DEAD_LETTERS, EVENTS_PUBLISHED, MESSAGE_LAG, MESSAGE_SECONDS, MESSAGES_CONSUMED, QUEUE_DEPTH
 from .settings import ServiceSettings
 
@@ -90,7 +91,18 @@ class ConsumeGuard(BaseMiddleware):
         size = len(getattr(self.msg, "body", b"") or b"")
         if size > self.bus.settings.max_message_bytes:
             raise PermanentError(f"message of {size} bytes exceeds the {self.bus.settings.max_message_bytes}-byte limit")
-        return await call_next(msg)
+        while True:
+            try:
+                return await call_next(msg)
+            except DATABASE_UNREACHABLE as exc:
+                # Not the message's fault: hold it (unacknowledged, so a crash redelivers it) until the
+                # database answers, then handle it again (handlers are idempotent). Never counts a
+                # delivery, never dead-letters.
+                if self.bus.wait_for_database is None:
+                    raise
+                log.warning("database unreachable while handling a message from %s (%s): holding it "
+                            "unacknowledged until the database answers", self._queue_name(), type(exc).__name__)
+                await self.bus.wait_for_database()
 
     async def __aexit__(self, exc_type: Any = None, exc_val: BaseException | None = None, exc_tb: Any = None) -> bool:
         service = self.bus.service
@@ -165,6 +177,8 @@ class EventBus:
         self._extra_bindings: list[tuple[str, str]] = []
         self._publishers: dict[str, RabbitPublisher] = {}
         self.started = False
+        self.wait_for_database: Callable[[], Awaitable[None]] | None = None
+        """Set by the service kit: waits until the database answers (see ConsumeGuard)."""
 
     def _guard(self, msg: Any, /, *, context: Any) -> ConsumeGuard:
         return ConsumeGuard(msg, context=context, bus=self)

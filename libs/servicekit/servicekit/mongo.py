@@ -1,23 +1,41 @@
 """MongoDB access: motor against ``MONGODB_URL``, else an in-memory mongomock store.
 
-Order of choice (docs/adr/0002-mongo-backends.md): ``MONGODB_URL`` when set (real MongoDB — what
-docker-compose and production use; the test suite sets it to a testcontainers MongoDB when a Docker
-engine answers), else mongomock-motor, which keeps data only for the life of the process and says so
-in the log. Services touch MongoDB only in their ``store.py`` through the handle returned here.
+Order of choice (docs/adr/0002-mongo-backends.md): ``MONGODB_URL`` when set (a real server — MongoDB
+in docker-compose and production; the launcher's and the tests' own SecantusDB locally), else
+mongomock-motor, which keeps data only for the life of the process and says so in the log (the
+launcher's ``--memory`` mode and the fast service tests). Services touch MongoDB only in their
+``store.py`` through the handle returned here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pymongo.errors import ConnectionFailure
 
 from .settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
 Backend = Literal["mongodb", "mongomock"]
+
+DATABASE_UNREACHABLE: tuple[type[BaseException], ...] = (ConnectionFailure,)
+"""What the driver raises when the server is down or unreachable (server selection timeout, lost
+connection, network timeout): transient, never a reason to dead-letter a message."""
+
+
+def describe_url(url: str | None) -> str:
+    """Where the data lives, for logs and /health/ready: hosts and options, never credentials."""
+    if not url:
+        return "in memory (mongomock; NOT persistent)"
+    parts = urlsplit(url)
+    hosts = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{hosts}{parts.path or '/'}"
 
 
 @dataclass
@@ -26,8 +44,29 @@ class MongoHandle:
     db: Any
     backend: Backend
 
+    where: str = ""
+
     async def ping(self) -> None:
         await self.db.command("ping")
+
+    async def wait_until_reachable(self, *, attempts: int | None = None, what: str = "") -> None:
+        """Ping until the server answers (back-off up to 5 s, a log line each time); raise the last
+        error after ``attempts`` failed pings (None: wait for as long as it takes)."""
+        failures = 0
+        while True:
+            try:
+                await self.ping()
+                if failures:
+                    log.warning("database %s answers again after %d failed attempt(s)", self.where, failures)
+                return
+            except DATABASE_UNREACHABLE as exc:
+                failures += 1
+                if attempts is not None and failures >= attempts:
+                    raise
+                delay = min(5.0, 0.25 * 2 ** min(failures, 5))
+                log.warning("database %s is unreachable (%s)%s; retrying in %.1fs (attempt %d)",
+                            self.where, type(exc).__name__, f": {what}" if what else "", delay, failures)
+                await asyncio.sleep(delay)
 
     def close(self) -> None:
         close = getattr(self.client, "close", None)
@@ -55,7 +94,8 @@ def open_mongo(settings: ServiceSettings) -> MongoHandle:
             "MONGODB_URL is not set: using an in-memory store (mongomock). Data is NOT persistent and is "
             "lost when %s stops.", settings.service_name,
         )
-    return MongoHandle(client=client, db=client[settings.database_name], backend=backend)
+    where = f"{describe_url(settings.mongodb_url)} database {settings.database_name}"
+    return MongoHandle(client=client, db=client[settings.database_name], backend=backend, where=where)
 
 
 def _pinned_ids(query: Any) -> list[Any] | None:

@@ -37,6 +37,9 @@ class ServiceSettings(BaseSettings):
     outbox_relay_interval_seconds: float = Field(default=1.0, gt=0)
     outbox_grace_seconds: float = Field(default=3.0, ge=0, description="Age before the relay republishes an event.")
     broker_connect_attempts: int = Field(default=30, ge=1)
+    database_connect_attempts: int = Field(
+        default=60, ge=1, description="Pings of the database at start-up before the service gives up (exits)."
+    )
     queue_depth_interval_seconds: float = Field(
         default=15.0, ge=0, description="How often queue depths are sampled for /metrics (0: never)."
     )
