@@ -1,15 +1,18 @@
 """The six services built in-process for the abuse suite: each app with FastStream's in-memory
-``TestRabbitBroker`` and an in-memory MongoDB (mongomock), and a test JWT secret, so requests reach the
-handlers without a broker or a database server.
+``TestRabbitBroker``, a database of its own on the real MongoDB wire server of the session (the
+``mongodb_url`` fixture: MONGODB_URL, else SecantusDB), and a test JWT secret, so requests reach the
+handlers and their real stores without a broker.
 
-``build_app(name)`` returns a fresh app; ``with_in_memory_lifespan(app)`` makes the app's ASGI lifespan
+``app_factory(name)`` returns a fresh app (``build_app`` without a URL: the in-memory store); ``with_in_memory_lifespan(app)`` makes the app's ASGI lifespan
 run :func:`servicekit.testing.in_memory` instead of connecting to RabbitMQ, for clients (schemathesis'
 ASGI transport) that drive the lifespan themselves.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -38,24 +41,27 @@ ADMIN_ID = "ABADMIN"
 ADMIN_INITIAL_PASSWORD = "Initial#Admin2026"  # satisfies the policy; must be changed at first login
 
 
-def _common() -> dict[str, Any]:
-    # mongodb_url=None: always the in-memory store, whatever MONGODB_URL says.
-    return {"jwt_secret": TEST_JWT_SECRET, "log_format": "text", "log_level": "WARNING", "mongodb_url": None}
+def _common(mongodb_url: str | None, name: str) -> dict[str, Any]:
+    database = f"abuse_{name.replace('-', '_')}_{uuid.uuid4().hex[:10]}"
+    return {"jwt_secret": TEST_JWT_SECRET, "log_format": "text", "log_level": "WARNING",
+            "mongodb_url": mongodb_url, "mongodb_database": database}
 
 
-def build_app(name: str, tmp_dir: Path | None = None, **overrides: Any) -> Any:
-    """A fresh app of service ``name`` configured for tests (nothing started yet)."""
+def build_app(name: str, tmp_dir: Path | None = None, *, mongodb_url: str | None = None, **overrides: Any) -> Any:
+    """A fresh app of service ``name`` configured for tests (nothing started yet), with a fresh database
+    on ``mongodb_url`` (None: the in-memory store)."""
+    common = _common(mongodb_url, name)
     if name == "intake":
         from intake.app import IntakeSettings, create_app as intake_app
 
         return intake_app(IntakeSettings(
-            **_common(), channel_api_keys=f"web_form={WEB_KEY},email={EMAIL_KEY},web_form={REVOKED_KEY}",
+            **common, channel_api_keys=f"web_form={WEB_KEY},email={EMAIL_KEY},web_form={REVOKED_KEY}",
             channel_api_keys_revoked=REVOKED_KEY, customer_lookup_key="abuse-pepper", **overrides,
         ))
     if name == "classifier":
         from classifier.app import ClassifierSettings, create_app as classifier_app
 
-        return classifier_app(ClassifierSettings(**_common(), **overrides))
+        return classifier_app(ClassifierSettings(**common, **overrides))
     if name == "dispatcher":
         from dispatcher.app import DispatcherSettings, create_app as dispatcher_app
 
@@ -65,22 +71,22 @@ def build_app(name: str, tmp_dir: Path | None = None, **overrides: Any) -> Any:
             roster.write_text(json.dumps({"staff": ABUSE_ROSTER}, ensure_ascii=False), encoding="utf-8")
             kwargs["seed_file"] = roster
         kwargs.update(overrides)
-        return dispatcher_app(DispatcherSettings(**_common(), **kwargs))
+        return dispatcher_app(DispatcherSettings(**common, **kwargs))
     if name == "sla-monitor":
         from sla_monitor.app import SlaMonitorSettings, create_app as sla_app
 
-        return sla_app(SlaMonitorSettings(**_common(), **overrides))
+        return sla_app(SlaMonitorSettings(**common, **overrides))
     if name == "survey":
         from survey.app import SurveySettings, create_app as survey_app
 
         return survey_app(SurveySettings(
-            **_common(), survey_public_base_url="https://survey.example.test",
+            **common, survey_public_base_url="https://survey.example.test",
             survey_view_rate_limit="100000/minute", survey_answer_rate_limit="100000/minute", **overrides,
         ))
     if name == "reporting":
         from reporting.app import ReportingSettings, create_app as reporting_app
 
-        return reporting_app(ReportingSettings(**_common(), **overrides))
+        return reporting_app(ReportingSettings(**common, **overrides))
     raise ValueError(f"unknown service {name!r}")
 
 
@@ -98,8 +104,9 @@ def with_in_memory_lifespan(app: Any) -> Any:
 
 
 @pytest.fixture(scope="session")
-def app_factory() -> Callable[..., Any]:
-    return build_app
+def app_factory(mongodb_url: str) -> Callable[..., Any]:
+    """``build_app`` over the session's real MongoDB wire server."""
+    return functools.partial(build_app, mongodb_url=mongodb_url)
 
 
 @pytest.fixture(scope="session")
