@@ -13,7 +13,8 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pymongo.errors import ConnectionFailure
@@ -100,6 +101,44 @@ def open_mongo(settings: ServiceSettings) -> MongoHandle:
         )
     where = f"{describe_url(settings.mongodb_url)} database {settings.database_name}"
     return MongoHandle(client=client, db=client[settings.database_name], backend=backend, where=where)
+
+
+T = TypeVar("T")
+
+
+def is_mock(db: Any) -> bool:
+    """True for the in-memory mongomock store (one process, every operation serialised, no sessions)."""
+    return any(cls.__module__.startswith("mongomock") for cls in type(db).__mro__)
+
+
+async def atomically(db: Any, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``work(session)`` as one multi-document transaction: every write it makes with
+    ``session=session`` commits together or not at all. The driver retries the whole callback on a
+    transient error (a write conflict with a competing replica, a lost primary) and the commit on an
+    unknown result, so ``work`` must decide from what it reads inside the transaction.
+
+    Needs a replica set (SecantusDB is one; compose runs ``mongo:7`` as a one-node replica set). The
+    in-memory mock has no sessions: there ``work(None)`` runs unguarded, which is only acceptable because
+    that store lives in one process that serialises every operation (fast service tests)."""
+    if is_mock(db):
+        return await work(None)
+    async with await db.client.start_session() as session:
+        return await session.with_transaction(work)
+
+
+async def apply_updates(collection: Any, updates: list[tuple[dict[str, Any], dict[str, Any]]], *,
+                        upsert: bool = False, session: Any = None) -> None:
+    """Several independent single-document updates in one round trip (an unordered bulk write); on the
+    mock, whose bulk API does not take today's pymongo operations, one by one."""
+    if not updates:
+        return
+    if is_mock(collection.database):
+        for query, update in updates:
+            await collection.update_one(query, update, upsert=upsert)
+        return
+    from pymongo import UpdateOne
+
+    await collection.bulk_write([UpdateOne(q, u, upsert=upsert) for q, u in updates], ordered=False, session=session)
 
 
 def _pinned_ids(query: Any) -> list[Any] | None:

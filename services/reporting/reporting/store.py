@@ -29,6 +29,7 @@ from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from servicekit.documents import from_doc, plain, to_doc
+from servicekit.mongo import apply_updates, atomically
 
 from .domain import DIMENSIONS, CreatedGroup, DayCounts, LoggedEvent, TicketFact
 
@@ -117,20 +118,38 @@ class ReportingStore:
 
     # ------------------------------------------------------------------ aggregates
     async def apply_pending(self, ticket_id: str, entries: list[dict[str, Any]]) -> int:
-        """Apply queued increments to their cells, pulling each from the fact right after."""
-        done = 0
-        for entry in entries:
-            day, scope = entry["cell"].split("|", 1)
-            inc = {f"c.{k}": v for k, v in (entry.get("c") or {}).items()}
-            inc.update({f"b.{k}": v for k, v in (entry.get("b") or {}).items()})
-            await self.cells.update_one(
-                {"_id": entry["cell"]},
-                {"$inc": inc, "$setOnInsert": {"day": day, "scope": scope, "kind": scope.split("=", 1)[0]}},
-                upsert=True,
+        """Apply queued increments to their cells exactly once: the fact's pull of the entries and the
+        cells' ``$inc`` commit together (one transaction). The pull is guarded on every entry still being
+        pending, so when another consumer got there first (the relay, a competing replica, a redelivery)
+        it matches nothing and no cell is incremented again; a crash in between leaves neither done.
+        Two round trips however many cells the entries touch, plus the commit."""
+        if not entries:
+            return 0
+        ids = [e["id"] for e in entries]
+        cells = [
+            (
+                {"_id": e["cell"]},
+                {"$inc": {**{f"c.{k}": v for k, v in (e.get("c") or {}).items()},
+                          **{f"b.{k}": v for k, v in (e.get("b") or {}).items()}},
+                 "$setOnInsert": {"day": e["cell"].split("|", 1)[0], "scope": e["cell"].split("|", 1)[1],
+                                  "kind": e["cell"].split("|", 1)[1].split("=", 1)[0]}},
             )
-            await self.facts.update_one({"_id": ticket_id}, {"$pull": {"pending": {"id": entry["id"]}}})
-            done += 1
-        return done
+            for e in entries if e.get("c") or e.get("b")
+        ]
+
+        async def work(session: Any) -> int:
+            # every id still pending; spelt as $and of equalities, not {"$all": ids}: SecantusDB 0.7.0b3
+            # matches $all over a path into an array of documents only for a single value
+            # (tests/test_wire_server_probes.py)
+            claimed = await self.facts.update_one(
+                {"_id": ticket_id, "$and": [{"pending.id": i} for i in ids]},
+                {"$pull": {"pending": {"id": {"$in": ids}}}}, session=session)
+            if claimed.modified_count == 0:
+                return 0
+            await apply_updates(self.cells, cells, upsert=True, session=session)
+            return len(entries)
+
+        return await atomically(self.db, work)
 
     async def stale_pending(self, before: datetime, limit: int = 200) -> list[tuple[str, list[dict[str, Any]]]]:
         # $lte: MongoDB keeps datetimes to the millisecond, so an entry written in the same millisecond as

@@ -1,0 +1,122 @@
+"""Reporting's store against the real MongoDB wire server (not the mock, which serialises every
+operation in one process): the aggregate cells count every event exactly once when consumers race,
+redeliver and die between their two writes."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+from reporting import kpi
+from reporting import testing as f
+from reporting.service import ReportingService
+from reporting.store import ReportingStore
+from reporting.testing import local
+
+D1 = "2026-11-25"
+
+
+async def cells_from_facts(service: ReportingService) -> dict[str, dict[str, float]]:
+    total: dict[str, dict[str, float]] = {}
+    for fact in await service.store.all_facts():
+        kpi.add_cells(total, kpi.contributions(fact, service.timezone))
+    return {cell: {k: v for k, v in c.items() if v} for cell, c in total.items()}
+
+
+async def stored_cells(store: ReportingStore) -> dict[str, dict[str, float]]:
+    out = {}
+    async for doc in store.cells.find({}):
+        counts = {k: v for k, v in {**(doc.get("c") or {}), **(doc.get("b") or {})}.items() if v}
+        if counts:
+            out[doc["_id"]] = counts
+    return out
+
+
+def a_day(n: int) -> list[Any]:
+    events = []
+    for i in range(n):
+        tid = f"r{i:03d}"
+        events += [f.created(tid, local(D1, 9, i % 60)),
+                   f.classified(tid, local(D1, 9, i % 60), category="after_sales", priority="P2"),
+                   f.assigned(tid, local(D1, 10, i % 60)),
+                   f.resolved(tid, local(D1, 15, i % 60))]
+    return events
+
+
+async def test_racing_replicas_and_redeliveries_count_each_event_once(real_db: Any) -> None:
+    store = ReportingStore(real_db)
+    await store.ensure_indexes()
+    replicas = [ReportingService(ReportingStore(real_db), timezone="Asia/Shanghai") for _ in range(3)]
+    events = a_day(12)
+    deliveries = events * 3  # every event delivered three times, in any order, to any replica
+    random.Random(7).shuffle(deliveries)
+
+    async def consume(replica: ReportingService, share: list[Any]) -> None:
+        for event in share:  # a consumer handles one message at a time; the replicas run side by side
+            await replica.record(event)
+
+    await asyncio.gather(*(consume(r, deliveries[i::3]) for i, r in enumerate(replicas)))
+    # and the relays of all three replicas run at once over whatever might still be pending
+    await asyncio.gather(*(r.relay_pending(grace_seconds=0) for r in replicas))
+    assert await store.facts.count_documents({"pending.0": {"$exists": True}}) == 0
+    cells = await stored_cells(store)
+    assert cells == await cells_from_facts(replicas[0])
+    assert cells[f"{D1}|all"]["created"] == 12
+
+
+async def test_a_relay_racing_the_consumer_applies_the_increments_once(real_db: Any) -> None:
+    """The consumer's own apply and every replica's relay hit the same pending entries at once."""
+    store = ReportingStore(real_db)
+    service = ReportingService(store, timezone="Asia/Shanghai")
+    fact = (f.created("r900", local(D1, 9)))
+    original = store.apply_pending
+    captured: list[tuple[str, list[dict[str, Any]]]] = []
+
+    async def hold(ticket_id: str, entries: list[dict[str, Any]]) -> int:
+        captured.append((ticket_id, entries))
+        return 0
+
+    store.apply_pending = hold  # type: ignore[method-assign]
+    await service.apply_to_fact(fact)
+    store.apply_pending = original  # type: ignore[method-assign]
+    (ticket_id, entries), = captured
+    results = await asyncio.gather(*(ReportingStore(real_db).apply_pending(ticket_id, entries) for _ in range(6)),
+                                   service.relay_pending(grace_seconds=0))
+    assert sorted(results[:6]).count(len(entries)) + (results[6] == len(entries)) == 1
+    assert (await stored_cells(store))[f"{D1}|all"]["created"] == 1
+
+
+async def test_a_crash_between_the_claim_and_the_increments_leaves_both_undone(real_db: Any) -> None:
+    """The pull from the fact and the cells' increments are one transaction: a failure after the pull
+    rolls it back, so the relay still finds the entries and applies them once."""
+    store = ReportingStore(real_db)
+    service = ReportingService(store, timezone="Asia/Shanghai")
+
+    class Crash(Exception):
+        pass
+
+    cells = store.cells
+
+    class Dying:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(cells, name)
+
+        @property
+        def database(self) -> Any:
+            return cells.database
+
+        async def bulk_write(self, *_: Any, **__: Any) -> Any:
+            raise Crash
+
+    store.cells = Dying()  # type: ignore[assignment]
+    try:
+        await service.apply_to_fact(f.created("r901", local(D1, 9)))
+    except Crash:
+        pass
+    store.cells = cells
+    assert await store.facts.count_documents({"_id": "r901", "pending.0": {"$exists": True}}) == 1
+    assert await stored_cells(store) == {}
+    assert await service.relay_pending(grace_seconds=0) > 0
+    assert await service.relay_pending(grace_seconds=0) == 0
+    assert (await stored_cells(store))[f"{D1}|all"]["created"] == 1
