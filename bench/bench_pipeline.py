@@ -256,34 +256,96 @@ def big_roster(path: Path, tickets: int) -> None:
     path.write_text(json.dumps({"staff": staff}, ensure_ascii=False), encoding="utf-8")
 
 
-async def main_async(args: argparse.Namespace) -> None:
+def db_commands(stack: Stack) -> dict[str, dict[tuple[str, str], float]]:
+    """Each service's database round trips so far (helpdesk_db_commands_total): (command, collection) → count."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    out: dict[str, dict[tuple[str, str], float]] = {}
+    for name in stack.running:
+        counts: dict[tuple[str, str], float] = {}
+        try:
+            text = httpx.get(stack.url(name) + "/metrics", timeout=5).text
+        except httpx.HTTPError:
+            out[name] = counts
+            continue
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == "helpdesk_db_commands_total":
+                    counts[(sample.labels["command"], sample.labels["collection"])] = sample.value
+        out[name] = counts
+    return out
+
+
+def db_delta(before: dict[str, dict[tuple[str, str], float]], after: dict[str, dict[tuple[str, str], float]]
+             ) -> dict[str, dict[tuple[str, str], float]]:
+    return {n: {k: v - before.get(n, {}).get(k, 0.0) for k, v in c.items() if v - before.get(n, {}).get(k, 0.0) > 0}
+            for n, c in after.items()}
+
+
+def process_cpu(pid: int) -> float:
+    ticks = os.sysconf("SC_CLK_TCK")
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+async def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
+    """One full measurement (raw baseline, throughput, latency, database round trips) with the services
+    on ``backend``: "mock" (in-memory mongomock) or "real" (SecantusDB wire server(s), or MONGODB_URL)."""
+    from servicekit.localdb import LocalMongo
+
     url = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@localhost:5672/")
     run_id = f"bench{uuid.uuid4().hex[:6]}"
     ns = Namespace(run_id)
+    servers: list[LocalMongo] = []
+    print(f"\n== backend: {backend} ==", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         roster = Path(tmp) / "roster.json"
         big_roster(roster, 200 + args.runs * (args.tickets + int(args.rate * args.seconds)))
         env = {**os.environ, "RABBITMQ_URL": url, "HELPDESK_NAMESPACE": run_id, "JWT_SECRET": "b" * 40,
                "CHANNEL_API_KEYS": "", "CUSTOMER_LOOKUP_KEY": "bench", "LOG_LEVEL": "WARNING",
                "DISPATCHER_SEED_FILE": str(roster), "MONGODB_DATABASE_PREFIX": run_id}
+        env.pop("MONGODB_URL", None) if backend == "mock" else None
+        per_service_env: dict[str, dict[str, str]] = {}
+        if backend == "real" and not os.environ.get("MONGODB_URL"):
+            count = len(SERVICES) if args.db_per_service else 1
+            for i in range(count):
+                servers.append(LocalMongo(storage=str(Path(tmp) / f"db{i}"),
+                                          log_path=ROOT / "artifacts" / "bench-logs" / f"{run_id}-secantusd{i}.log").start())
+            if args.db_per_service:
+                per_service_env = {spec.name: {"MONGODB_URL": servers[i].url} for i, spec in enumerate(SERVICES)}
+            else:
+                env["MONGODB_URL"] = servers[0].url
+            print(f"  database: {count} SecantusDB server(s) ({'one per service' if args.db_per_service else 'shared'})",
+                  flush=True)
+        elif backend == "real":
+            print(f"  database: MONGODB_URL", flush=True)
         stack = Stack(env=env, log_dir=ROOT / "artifacts" / "bench-logs" / run_id, echo=False,
-                      ports={s.name: 18000 + i for i, s in enumerate(SERVICES)})
+                      ports={s.name: 18000 + i for i, s in enumerate(SERVICES)}, per_service_env=per_service_env)
         stack.start()
         queues: set[str] = set()
+        rows = []
+        result: dict[str, Any] = {"backend": backend}
         try:
             stack.wait_ready(timeout=120)
             queues = stack.declared_queues()
             observer = assigned_tap(url, ns)
             await observer.start()
             await e2e_throughput(url, ns, observer, 200, f"{run_id}-warm")  # warm-up
-            rows = []
             for r in range(args.runs):
                 raw = await raw_baseline(url, f"{run_id}{r}", args.tickets)
                 cpu_before = cpu_seconds(stack)
+                db_cpu_before = sum(process_cpu(s.process.pid) for s in servers if s.process)
+                db_before = db_commands(stack)
                 profile_dir = ROOT / "artifacts" / "bench-profiles" / run_id
                 spies = start_profiles(stack, profile_dir, args.profile) if args.profile and r == 0 else []
                 thr = await e2e_throughput(url, ns, observer, args.tickets, f"{run_id}-t{r}")
                 cpu_after = cpu_seconds(stack)
+                db_cpu = (sum(process_cpu(s.process.pid) for s in servers if s.process) - db_cpu_before) / args.tickets * 1e3
+                trips = db_delta(db_before, db_commands(stack))
                 for spy in spies:
                     spy.wait(timeout=args.profile + 30)
                 if spies:
@@ -292,26 +354,67 @@ async def main_async(args: argparse.Namespace) -> None:
                         if (profile_dir / f"{name}.txt").exists():
                             print(summarise_profile(profile_dir / f"{name}.txt"), flush=True)
                 per_ticket = {n: (cpu_after[n] - cpu_before[n]) / args.tickets * 1e3 for n in cpu_after}
-                print("  CPU ms per ticket: " + ", ".join(f"{n} {v:.1f}" for n, v in per_ticket.items()), flush=True)
+                print("  CPU ms per ticket: " + ", ".join(f"{n} {v:.1f}" for n, v in per_ticket.items())
+                      + (f", database server(s) {db_cpu:.1f}" if servers else ""), flush=True)
+                trips_per_ticket = {n: sum(c.values()) / args.tickets for n, c in trips.items()}
+                if backend == "real":
+                    print("  database round trips per ticket: " + ", ".join(
+                        f"{n} {v:.1f}" for n, v in trips_per_ticket.items()) + f" (total {sum(trips_per_ticket.values()):.1f})",
+                        flush=True)
+                    if r == 0:
+                        for n, c in trips.items():
+                            top = sorted(c.items(), key=lambda kv: -kv[1])[:6]
+                            print(f"    {n}: " + ", ".join(f"{cmd} {coll} {v / args.tickets:.1f}" for (cmd, coll), v in top))
                 lat = await e2e_latency(url, ns, observer, args.rate, args.seconds, f"{run_id}-l{r}")
-                rows.append((raw, thr, lat))
+                rows.append((raw, thr, lat, sum(trips_per_ticket.values())))
                 print(f"run {r + 1}: raw {raw['msgs_per_s']:.0f} msg/s (p50 {raw['p50_ms']:.1f} ms, p99 "
                       f"{raw['p99_ms']:.1f} ms) | e2e {thr['tickets_per_s']:.0f} tickets/s | at {args.rate:.0f}/s "
                       f"submit→assigned p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms", flush=True)
             await observer.close()
+            if backend == "real" and args.idle:
+                # idle: nothing submitted; what do the services still ask the database, with the data of the runs in it?
+                await asyncio.sleep(2)
+                idle_before = db_commands(stack)
+                await asyncio.sleep(args.idle)
+                idle = db_delta(idle_before, db_commands(stack))
+                result["idle_per_s"] = {n: sum(c.values()) / args.idle for n, c in idle.items()}
+                print(f"  idle ({args.idle:.0f} s, {args.runs * (args.tickets + int(args.rate * args.seconds)) + 200} tickets "
+                      "stored): database round trips per second: " + ", ".join(
+                          f"{n} {v:.1f}" for n, v in result["idle_per_s"].items()), flush=True)
+                for n, c in idle.items():
+                    if c:
+                        print(f"    {n}: " + ", ".join(f"{cmd} {coll} {v / args.idle:.2f}/s"
+                                                       for (cmd, coll), v in sorted(c.items(), key=lambda kv: -kv[1])[:6]))
         finally:
             stack.stop()
+            for server in servers:
+                server.stop()
             await delete_topology(url, queues, [ns.events_exchange, ns.dead_letter_exchange])
     med = statistics.median
-    raw_rate = med(r[0]["msgs_per_s"] for r in rows)
-    e2e_rate = med(r[1]["tickets_per_s"] for r in rows)
+    result.update(raw=med(r[0]["msgs_per_s"] for r in rows), raw_p50=med(r[0]["p50_ms"] for r in rows),
+                  raw_p99=med(r[0]["p99_ms"] for r in rows), e2e=med(r[1]["tickets_per_s"] for r in rows),
+                  p50=med(r[2]["p50_ms"] for r in rows), p99=med(r[2]["p99_ms"] for r in rows),
+                  trips=med(r[3] for r in rows))
+    return result
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    backends = ["mock", "real"] if args.backend == "both" else [args.backend]
+    results = [await run_backend(args, b) for b in backends]
     print(f"\nmedian of {args.runs} runs ({args.tickets} messages/tickets per throughput run):")
-    print(f"  raw RabbitMQ one hop       : {raw_rate:8.0f} msg/s   p50 {med(r[0]['p50_ms'] for r in rows):6.1f} ms"
-          f"   p99 {med(r[0]['p99_ms'] for r in rows):6.1f} ms")
-    print(f"  end to end submit→assigned : {e2e_rate:8.0f} tickets/s")
-    print(f"  at {args.rate:.0f} tickets/s offered      : p50 {med(r[2]['p50_ms'] for r in rows):6.1f} ms"
-          f"   p99 {med(r[2]['p99_ms'] for r in rows):6.1f} ms")
-    print(f"  ratio end-to-end / raw     : {e2e_rate / raw_rate:.3f}")
+    print(f"  {'':32}" + "".join(f"{r['backend']:>16}" for r in results))
+    lines = [("raw RabbitMQ one hop (msg/s)", "raw", "{:.0f}"), ("raw one hop p50 / p99 (ms)", None, None),
+             ("end to end (tickets/s)", "e2e", "{:.1f}"), (f"at {args.rate:.0f}/s offered p50 (ms)", "p50", "{:.1f}"),
+             (f"at {args.rate:.0f}/s offered p99 (ms)", "p99", "{:.1f}"), ("ratio end-to-end / raw", None, None),
+             ("database round trips / ticket", "trips", "{:.1f}")]
+    for label, key, fmt in lines:
+        if key is None and label.startswith("raw one hop"):
+            cells = [f"{r['raw_p50']:.1f} / {r['raw_p99']:.1f}" for r in results]
+        elif key is None:
+            cells = [f"{r['e2e'] / r['raw']:.3f}" for r in results]
+        else:
+            cells = [fmt.format(r[key]) if not (key == "trips" and r["backend"] == "mock") else "-" for r in results]
+        print(f"  {label:32}" + "".join(f"{c:>16}" for c in cells))
 
 
 def main() -> None:
@@ -322,6 +425,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--profile", type=float, default=0.0, metavar="SECONDS",
                         help="sample every service with py-spy for this long during the first throughput run")
+    parser.add_argument("--backend", choices=["mock", "real", "both"], default="both",
+                        help="services on the in-memory mock, on the real wire server (SecantusDB unless "
+                             "MONGODB_URL is set), or both one after the other (default), printed side by side")
+    parser.add_argument("--db-per-service", action="store_true",
+                        help="real backend: one SecantusDB server per service instead of one shared")
+    parser.add_argument("--idle", type=float, default=10.0, metavar="SECONDS",
+                        help="real backend: count database round trips while idle for this long after the runs")
     asyncio.run(main_async(parser.parse_args()))
 
 

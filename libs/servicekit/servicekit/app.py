@@ -111,6 +111,7 @@ class ServiceKit:
         """Enable the outbox relay over these collections and return the outbox for flushing."""
         self.outbox = Outbox(self.bus, list(collections), grace_seconds=self.settings.outbox_grace_seconds)
         outbox = self.outbox
+        self.on_startup(outbox.ensure_indexes)
         self.background("outbox-relay", lambda: outbox.run(self.settings.outbox_relay_interval_seconds))
         return outbox
 

@@ -80,6 +80,8 @@ class Stack:
     log_dir: Path | None = None
     echo: bool = True
     running: dict[str, Running] = field(default_factory=dict)
+    per_service_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Extra environment for single services (e.g. a database server of its own)."""
 
     def start(self, names: list[str] | None = None) -> None:
         for index, spec in enumerate(SERVICES):
@@ -97,7 +99,8 @@ class Stack:
 
     def start_one(self, spec: ServiceSpec, index: int = 0, extra_env: dict[str, str] | None = None) -> Running:
         port = self.ports.get(spec.name, spec.port)
-        env = {**self.env, **(extra_env or {}), "HTTP_PORT": str(port), "HTTP_HOST": "127.0.0.1"}
+        env = {**self.env, **self.per_service_env.get(spec.name, {}), **(extra_env or {}),
+               "HTTP_PORT": str(port), "HTTP_HOST": "127.0.0.1"}
         process = subprocess.Popen(
             [sys.executable, "-m", spec.module],
             env=env,

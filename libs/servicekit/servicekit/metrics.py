@@ -41,6 +41,17 @@ QUEUE_DEPTH = Gauge(
 OUTBOX_PENDING = Gauge(
     "helpdesk_outbox_pending", "Events waiting in outboxes at the last relay pass.", ["service"]
 )
+DB_COMMANDS = Counter(
+    "helpdesk_db_commands_total",
+    "Database round trips (commands sent to MongoDB), by command and collection.",
+    ["service", "command", "collection"],
+)
+DB_COMMAND_SECONDS = Histogram(
+    "helpdesk_db_command_seconds",
+    "Database command latency as the driver saw it (sent → answer).",
+    ["service", "command"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
+)
 HTTP_REQUESTS = Counter(
     "helpdesk_http_requests_total", "HTTP requests.", ["service", "method", "route", "status"]
 )

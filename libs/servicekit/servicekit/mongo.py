@@ -18,7 +18,9 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pymongo.errors import ConnectionFailure
+from pymongo.monitoring import CommandFailedEvent, CommandListener, CommandStartedEvent, CommandSucceededEvent
 
+from .metrics import DB_COMMAND_SECONDS, DB_COMMANDS
 from .settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,28 @@ class MongoHandle:
             close()
 
 
+class CommandCounter(CommandListener):
+    """Counts every command the driver sends (a database round trip) and its latency, per command and
+    collection, for ``/metrics`` (helpdesk_db_commands_total, helpdesk_db_command_seconds): what a
+    ticket costs the database, and what a service asks of it while idle."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+
+    def started(self, event: CommandStartedEvent) -> None:
+        target = event.command.get(event.command_name)
+        collection = target if isinstance(target, str) else "-"
+        if event.command_name == "getMore":
+            collection = str(event.command.get("collection", "-"))
+        DB_COMMANDS.labels(self.service, event.command_name, collection).inc()
+
+    def succeeded(self, event: CommandSucceededEvent) -> None:
+        DB_COMMAND_SECONDS.labels(self.service, event.command_name).observe(event.duration_micros / 1e6)
+
+    def failed(self, event: CommandFailedEvent) -> None:
+        DB_COMMAND_SECONDS.labels(self.service, event.command_name).observe(event.duration_micros / 1e6)
+
+
 def open_mongo(settings: ServiceSettings) -> MongoHandle:
     """Create the client (no I/O yet: both clients connect lazily)."""
     if settings.mongodb_url:
@@ -87,6 +111,7 @@ def open_mongo(settings: ServiceSettings) -> MongoHandle:
         client = AsyncIOMotorClient(
             settings.mongodb_url, tz_aware=True, tzinfo=UTC, uuidRepresentation="standard",
             serverSelectionTimeoutMS=5000, w="majority", journal=True,
+            event_listeners=[CommandCounter(settings.service_name)],
         )
         backend: Backend = "mongodb"
     else:

@@ -46,6 +46,14 @@ class Outbox:
         self.grace = timedelta(seconds=grace_seconds)
         self.batch = batch
 
+    async def ensure_indexes(self) -> None:
+        """The relay's query (entries older than the grace period) answered from an index on the entries'
+        time, not by scanning every document of the collection on each pass: a sparse multikey index
+        holds only the documents with pending entries, so an idle pass costs the same with a million
+        tickets as with ten."""
+        for collection in self.collections:
+            await collection.create_index(f"{FIELD}.created_at", name="outbox_pending", sparse=True)
+
     async def flush(self, collection: Any, doc_id: Any, entries: list[dict[str, Any]] | None = None) -> int:
         """Publish a document's pending events right after its write. Without ``entries`` they are read
         back from the document (e.g. when a duplicate delivery finds the work already done).

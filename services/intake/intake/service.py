@@ -101,18 +101,21 @@ class IntakeService:
         keys = [domain.lookup_key(c, self.pepper) for c in domain.identity_claims(sub.customer)]
         owners = await self.store.key_owners(keys)
         customer_id = next((owners[k] for k in keys if k in owners), None)  # the strongest identifier wins
+        fresh_id = customer_id is None
         if customer_id is None:
             customer_id = uuid.uuid4().hex
             if keys and not await self.store.claim_key(keys[0], customer_id):
                 owners = await self.store.key_owners(keys)  # a concurrent contact claimed it first
                 customer_id = owners[keys[0]]
+                fresh_id = False
         for key in keys:
             if key not in owners:
                 await self.store.claim_key(key, customer_id)
         body_phones = domain.extract_phones(f"{sub.subject}\n{sub.description}") if sub.channel.value == "email" else []
         values = domain.contact_profile_values(sub.customer, body_phones[0] if body_phones else None)
         sensitive = {k: (self.cipher.encrypt(v), domain.mask_field(k, v)) for k, v in values.items()}
-        customer = await self.store.get_customer(customer_id)
+        # an id minted just now (its first key claimed by this contact) has no profile yet: no need to look
+        customer = None if fresh_id else await self.store.get_customer(customer_id)
         if customer is None:
             seq = await self.store.next_sequence("customer")
             fresh = domain.new_customer(customer_id, seq, sub.customer, sub.channel, now).model_copy(update={
@@ -190,10 +193,11 @@ class IntakeService:
                       decide: Callable[[Ticket, datetime], Change], *, applied_event: str | None = None) -> Ticket | None:
         """Load → decide → compare-and-set (state + events + timeline in one update) → publish → audit."""
         for _ in range(8):
-            ticket = await self.store.get_ticket(ticket_id)
-            if ticket is None:
+            loaded = await self.store.load_for_change(ticket_id, applied_event)
+            if loaded is None:
                 return None
-            if applied_event and await self.store.event_applied(ticket_id, applied_event):
+            ticket, already_applied = loaded
+            if already_applied:
                 return ticket
             if not privileged and ticket.assignee_id not in (None, actor):
                 raise NotAssignee("not_assignee", "this ticket is assigned to another agent")

@@ -205,8 +205,15 @@ class IntakeStore:
         result = await self.tickets.update_one(query, update)
         return entries if result.modified_count == 1 else None
 
-    async def event_applied(self, ticket_id: str, event_id: str) -> bool:
-        return await self.tickets.find_one({"_id": ticket_id, "applied_events": event_id}, {"_id": 1}) is not None
+    async def load_for_change(self, ticket_id: str, event_id: str | None = None) -> tuple[Ticket, bool] | None:
+        """The ticket to decide a change on, and whether ``event_id`` was already applied to it, in one
+        round trip (a ticket's applied-event list is short: the events consumed for it)."""
+        doc = await self.tickets.find_one({"_id": ticket_id}, {"timeline": 0, "outbox": 0})
+        if doc is None:
+            return None
+        applied = event_id is not None and event_id in (doc.pop("applied_events", None) or [])
+        doc.pop("applied_events", None)
+        return from_doc(Ticket, doc), applied
 
     async def ticket_exists(self, ticket_id: str) -> bool:
         return await self.tickets.find_one({"_id": ticket_id}, {"_id": 1}) is not None

@@ -21,6 +21,7 @@ against the cells in the tests.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -51,6 +52,10 @@ class ReportingStore:
         self.cells = db["daily_cells"]
         self.unknown = db["unknown_events"]
         self.spikes = db["spikes"]
+        # One cell transaction at a time in this process: every event touches the day's ``all`` cell, and
+        # the consumer handles up to a prefetch of messages at once; concurrent transactions on that cell
+        # only abort each other (measured: 3,226 aborts for 214 commits with 32 in flight).
+        self._cells_lock = asyncio.Lock()
 
     async def ensure_indexes(self) -> None:
         await self.events.create_index(
@@ -149,7 +154,8 @@ class ReportingStore:
             await apply_updates(self.cells, cells, upsert=True, session=session)
             return len(entries)
 
-        return await atomically(self.db, work)
+        async with self._cells_lock:
+            return await atomically(self.db, work)
 
     async def stale_pending(self, before: datetime, limit: int = 200) -> list[tuple[str, list[dict[str, Any]]]]:
         # $lte: MongoDB keeps datetimes to the millisecond, so an entry written in the same millisecond as
