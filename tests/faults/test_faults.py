@@ -52,7 +52,7 @@ from contracts import StaffRole
 from servicekit.launcher import SERVICES
 from servicekit.testing import auth_header, drain_queue, eventually, json_if_ok, publish_raw
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(150)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ from faultkit import (
 from servicekit.launcher import SERVICES
 from servicekit.testing import eventually, json_if_ok
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 N = 60
 BACKDATE = 40.0  # seconds: the warning (30 s after contact) is due on arrival, the breach (60 s) 20 s later
