@@ -49,3 +49,24 @@ async def test_a_transaction_commits_all_or_nothing_and_retries_conflicts(real_d
     except Boom:
         pass
     assert (await col.find_one({"_id": 2}))["n"] == 8
+
+
+async def test_concurrent_first_use_of_a_counter_numbers_without_gaps(real_db: Any) -> None:
+    """SecantusDB 0.7.0b3 answers concurrent upserting find-and-modifies of a missing ``_id`` with
+    ``value: null`` for all but one of them, although it applied every increment (MongoDB retries the
+    losers as updates and returns their documents). Counters are therefore created by a plain upsert
+    first (intake's next_sequence): 12 concurrent first uses get 1..12."""
+    import asyncio
+
+    from pymongo import ReturnDocument
+
+    from intake.store import IntakeStore
+
+    col = real_db["probe_upsert"]
+    answers = await asyncio.gather(*(col.find_one_and_update(
+        {"_id": "k"}, {"$inc": {"n": 1}}, upsert=True, return_document=ReturnDocument.AFTER) for _ in range(6)))
+    print(f"\nupserting find-and-modify x6 on a new _id: {sum(a is None for a in answers)} answered no document; "
+          f"stored n={(await col.find_one({'_id': 'k'}))['n']} (MongoDB: 0 and 6)")
+    store = IntakeStore(real_db)
+    numbers = await asyncio.gather(*(store.next_sequence("ticket:20261206") for _ in range(12)))
+    assert sorted(numbers) == list(range(1, 13))
