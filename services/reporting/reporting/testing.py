@@ -4,6 +4,7 @@ event of a ticket's life with just the fields reports care about."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from contracts import (
@@ -145,3 +146,23 @@ def spike(when: datetime) -> Event:
     p = ReportSpikeDetectedPayload(day="2026-11-25", dimension="category", value="complaint", count=40,
                                    baseline=8.0, ratio=5.0, detected_at=when)
     return _new(ReportSpikeDetected, p, "spike-2026-11-25", when, "reporting")
+
+
+async def cells_from_facts(service: Any) -> dict[str, dict[str, float]]:
+    """The aggregates as they must be: the sum of every fact's contributions (computed from scratch)."""
+    from . import kpi
+
+    total: dict[str, dict[str, float]] = {}
+    for fact in await service.store.all_facts():
+        kpi.add_cells(total, kpi.contributions(fact, service.timezone))
+    return {cell: {k: v for k, v in c.items() if v} for cell, c in total.items()}
+
+
+async def stored_cells(service: Any) -> dict[str, dict[str, float]]:
+    """The aggregates as stored (cells with their non-zero counters)."""
+    out = {}
+    async for doc in service.store.cells.find({}):
+        counts = {k: v for k, v in {**(doc.get("c") or {}), **(doc.get("b") or {})}.items() if v}
+        if counts:
+            out[doc["_id"]] = counts
+    return out

@@ -11,7 +11,7 @@ from contracts import Event, StaffRole
 from reporting import domain
 from reporting import testing as f
 from reporting.store import ReportingStore
-from reporting.testing import local
+from reporting.testing import cells_from_facts, local, stored_cells
 from servicekit.testing import auth_header
 
 D1, D2 = "2026-11-25", "2026-11-26"
@@ -250,26 +250,6 @@ async def test_health_and_asyncapi(running: dict[str, Any]) -> None:
 
 
 # ----------------------------------------------------------------------------- KPI reports
-async def cells_from_facts(service: Any) -> dict[str, dict[str, float]]:
-    """The aggregates as they must be: the sum of every fact's contributions (computed from scratch)."""
-    from reporting import kpi
-
-    total: dict[str, dict[str, float]] = {}
-    for fact in await service.store.all_facts():
-        kpi.add_cells(total, kpi.contributions(fact, service.timezone))
-    return {cell: {k: v for k, v in c.items() if v} for cell, c in total.items()}
-
-
-async def stored_cells(service: Any) -> dict[str, dict[str, float]]:
-    out = {}
-    async for doc in service.store.cells.find({}):
-        counts = {**(doc.get("c") or {}), **(doc.get("b") or {})}
-        counts = {k: v for k, v in counts.items() if v}
-        if counts:
-            out[doc["_id"]] = counts
-    return out
-
-
 async def test_incremental_cells_equal_the_sum_of_fact_contributions(running: dict[str, Any]) -> None:
     await deliver(running, *scripted_day()[0])
     service = running["service"]

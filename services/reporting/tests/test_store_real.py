@@ -8,29 +8,12 @@ import asyncio
 import random
 from typing import Any
 
-from reporting import kpi
 from reporting import testing as f
 from reporting.service import ReportingService
 from reporting.store import ReportingStore
-from reporting.testing import local
+from reporting.testing import cells_from_facts, local, stored_cells
 
 D1 = "2026-11-25"
-
-
-async def cells_from_facts(service: ReportingService) -> dict[str, dict[str, float]]:
-    total: dict[str, dict[str, float]] = {}
-    for fact in await service.store.all_facts():
-        kpi.add_cells(total, kpi.contributions(fact, service.timezone))
-    return {cell: {k: v for k, v in c.items() if v} for cell, c in total.items()}
-
-
-async def stored_cells(store: ReportingStore) -> dict[str, dict[str, float]]:
-    out = {}
-    async for doc in store.cells.find({}):
-        counts = {k: v for k, v in {**(doc.get("c") or {}), **(doc.get("b") or {})}.items() if v}
-        if counts:
-            out[doc["_id"]] = counts
-    return out
 
 
 def a_day(n: int) -> list[Any]:
@@ -60,7 +43,7 @@ async def test_racing_replicas_and_redeliveries_count_each_event_once(real_db: A
     # and the relays of all three replicas run at once over whatever might still be pending
     await asyncio.gather(*(r.relay_pending(grace_seconds=0) for r in replicas))
     assert await store.facts.count_documents({"pending.0": {"$exists": True}}) == 0
-    cells = await stored_cells(store)
+    cells = await stored_cells(replicas[0])
     assert cells == await cells_from_facts(replicas[0])
     assert cells[f"{D1}|all"]["created"] == 12
 
@@ -84,7 +67,7 @@ async def test_a_relay_racing_the_consumer_applies_the_increments_once(real_db: 
     results = await asyncio.gather(*(ReportingStore(real_db).apply_pending(ticket_id, entries) for _ in range(6)),
                                    service.relay_pending(grace_seconds=0))
     assert sorted(results[:6]).count(len(entries)) + (results[6] == len(entries)) == 1
-    assert (await stored_cells(store))[f"{D1}|all"]["created"] == 1
+    assert (await stored_cells(service))[f"{D1}|all"]["created"] == 1
 
 
 async def test_a_crash_between_the_claim_and_the_increments_leaves_both_undone(real_db: Any) -> None:
@@ -116,7 +99,7 @@ async def test_a_crash_between_the_claim_and_the_increments_leaves_both_undone(r
         pass
     store.cells = cells
     assert await store.facts.count_documents({"_id": "r901", "pending.0": {"$exists": True}}) == 1
-    assert await stored_cells(store) == {}
+    assert await stored_cells(service) == {}
     assert await service.relay_pending(grace_seconds=0) > 0
     assert await service.relay_pending(grace_seconds=0) == 0
-    assert (await stored_cells(store))[f"{D1}|all"]["created"] == 1
+    assert (await stored_cells(service))[f"{D1}|all"]["created"] == 1
