@@ -186,17 +186,19 @@ async def e2e_latency(url: str, ns: Namespace, observer: EventTap, rate: float, 
     return {"offered_per_s": rate, "p50_ms": pct(lat, 0.5) * 1e3, "p99_ms": pct(lat, 0.99) * 1e3}
 
 
-def cpu_seconds(stack: Stack) -> dict[str, float]:
-    """CPU time (user + system) each service process has used so far (Linux /proc)."""
+def process_cpu(pid: int) -> float:
+    """CPU time (user + system) one process has used so far (Linux /proc)."""
     ticks = os.sysconf("SC_CLK_TCK")
-    out: dict[str, float] = {}
-    for name, run in stack.running.items():
-        try:
-            fields = Path(f"/proc/{run.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            out[name] = (int(fields[11]) + int(fields[12])) / ticks
-        except (OSError, IndexError, ValueError):
-            out[name] = float("nan")
-    return out
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def cpu_seconds(stack: Stack) -> dict[str, float]:
+    """CPU time each service process has used so far."""
+    return {name: process_cpu(run.process.pid) for name, run in stack.running.items()}
 
 
 def start_profiles(stack: Stack, out: Path, seconds: float) -> list[Any]:
@@ -283,15 +285,6 @@ def db_delta(before: dict[str, dict[tuple[str, str], float]], after: dict[str, d
             for n, c in after.items()}
 
 
-def process_cpu(pid: int) -> float:
-    ticks = os.sysconf("SC_CLK_TCK")
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / ticks
-    except (OSError, IndexError, ValueError):
-        return float("nan")
-
-
 async def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
     """One full measurement (raw baseline, throughput, latency, database round trips) with the services
     on ``backend``: "mock" (in-memory mongomock) or "real" (SecantusDB wire server(s), or MONGODB_URL)."""
@@ -308,7 +301,8 @@ async def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
         env = {**os.environ, "RABBITMQ_URL": url, "HELPDESK_NAMESPACE": run_id, "JWT_SECRET": "b" * 40,
                "CHANNEL_API_KEYS": "", "CUSTOMER_LOOKUP_KEY": "bench", "LOG_LEVEL": "WARNING",
                "DISPATCHER_SEED_FILE": str(roster), "MONGODB_DATABASE_PREFIX": run_id}
-        env.pop("MONGODB_URL", None) if backend == "mock" else None
+        if backend == "mock":
+            env.pop("MONGODB_URL", None)
         per_service_env: dict[str, dict[str, str]] = {}
         if backend == "real" and not os.environ.get("MONGODB_URL"):
             count = len(SERVICES) if args.db_per_service else 1
@@ -394,7 +388,8 @@ async def run_backend(args: argparse.Namespace, backend: str) -> dict[str, Any]:
     result.update(raw=med(r[0]["msgs_per_s"] for r in rows), raw_p50=med(r[0]["p50_ms"] for r in rows),
                   raw_p99=med(r[0]["p99_ms"] for r in rows), e2e=med(r[1]["tickets_per_s"] for r in rows),
                   p50=med(r[2]["p50_ms"] for r in rows), p99=med(r[2]["p99_ms"] for r in rows),
-                  trips=med(r[3] for r in rows))
+                  trips=med(r[3] for r in rows) if backend == "real" else None)
+    result["ratio"] = result["e2e"] / result["raw"]
     return result
 
 
@@ -403,18 +398,17 @@ async def main_async(args: argparse.Namespace) -> None:
     results = [await run_backend(args, b) for b in backends]
     print(f"\nmedian of {args.runs} runs ({args.tickets} messages/tickets per throughput run):")
     print(f"  {'':32}" + "".join(f"{r['backend']:>16}" for r in results))
-    lines = [("raw RabbitMQ one hop (msg/s)", "raw", "{:.0f}"), ("raw one hop p50 / p99 (ms)", None, None),
-             ("end to end (tickets/s)", "e2e", "{:.1f}"), (f"at {args.rate:.0f}/s offered p50 (ms)", "p50", "{:.1f}"),
-             (f"at {args.rate:.0f}/s offered p99 (ms)", "p99", "{:.1f}"), ("ratio end-to-end / raw", None, None),
-             ("database round trips / ticket", "trips", "{:.1f}")]
-    for label, key, fmt in lines:
-        if key is None and label.startswith("raw one hop"):
-            cells = [f"{r['raw_p50']:.1f} / {r['raw_p99']:.1f}" for r in results]
-        elif key is None:
-            cells = [f"{r['e2e'] / r['raw']:.3f}" for r in results]
-        else:
-            cells = [fmt.format(r[key]) if not (key == "trips" and r["backend"] == "mock") else "-" for r in results]
-        print(f"  {label:32}" + "".join(f"{c:>16}" for c in cells))
+    rows: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+        ("raw RabbitMQ one hop (msg/s)", lambda r: f"{r['raw']:.0f}"),
+        ("raw one hop p50 / p99 (ms)", lambda r: f"{r['raw_p50']:.1f} / {r['raw_p99']:.1f}"),
+        ("end to end (tickets/s)", lambda r: f"{r['e2e']:.1f}"),
+        (f"at {args.rate:.0f}/s offered p50 (ms)", lambda r: f"{r['p50']:.1f}"),
+        (f"at {args.rate:.0f}/s offered p99 (ms)", lambda r: f"{r['p99']:.1f}"),
+        ("ratio end-to-end / raw", lambda r: f"{r['ratio']:.3f}"),
+        ("database round trips / ticket", lambda r: "-" if r["trips"] is None else f"{r['trips']:.1f}"),
+    ]
+    for label, cell in rows:
+        print(f"  {label:32}" + "".join(f"{cell(r):>16}" for r in results))
 
 
 def main() -> None:

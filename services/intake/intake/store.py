@@ -223,9 +223,8 @@ class IntakeStore:
         doc = await self.tickets.find_one({"_id": ticket_id}, {"timeline": 0, "outbox": 0})
         if doc is None:
             return None
-        applied = event_id is not None and event_id in (doc.pop("applied_events", None) or [])
-        doc.pop("applied_events", None)
-        return from_doc(Ticket, doc), applied
+        applied_events = doc.pop("applied_events", None) or []
+        return from_doc(Ticket, doc), event_id is not None and event_id in applied_events
 
     async def ticket_exists(self, ticket_id: str) -> bool:
         return await self.tickets.find_one({"_id": ticket_id}, {"_id": 1}) is not None

@@ -33,6 +33,7 @@ from servicekit.documents import from_doc, plain, to_doc
 from servicekit.mongo import apply_updates, atomically
 
 from .domain import DIMENSIONS, CreatedGroup, DayCounts, LoggedEvent, TicketFact
+from .kpi import split_cell
 
 
 @dataclass(frozen=True)
@@ -131,16 +132,16 @@ class ReportingStore:
         if not entries:
             return 0
         ids = [e["id"] for e in entries]
-        cells = [
-            (
-                {"_id": e["cell"]},
-                {"$inc": {**{f"c.{k}": v for k, v in (e.get("c") or {}).items()},
-                          **{f"b.{k}": v for k, v in (e.get("b") or {}).items()}},
-                 "$setOnInsert": {"day": e["cell"].split("|", 1)[0], "scope": e["cell"].split("|", 1)[1],
-                                  "kind": e["cell"].split("|", 1)[1].split("=", 1)[0]}},
-            )
-            for e in entries if e.get("c") or e.get("b")
-        ]
+        cells = []
+        for e in entries:
+            if not (e.get("c") or e.get("b")):
+                continue
+            day, scope = split_cell(e["cell"])
+            cells.append(({"_id": e["cell"]}, {
+                "$inc": {**{f"c.{k}": v for k, v in (e.get("c") or {}).items()},
+                         **{f"b.{k}": v for k, v in (e.get("b") or {}).items()}},
+                "$setOnInsert": {"day": day, "scope": scope, "kind": scope.split("=", 1)[0]},
+            }))
 
         async def work(session: Any) -> int:
             # every id still pending; spelt as $and of equalities, not {"$all": ids}: SecantusDB 0.7.0b3

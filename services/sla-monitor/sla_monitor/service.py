@@ -213,13 +213,11 @@ class SlaService:
         is filed in the schedule before the clock is written, so no alarm can be lost."""
         ticket_id = event.payload.ticket_id  # type: ignore[attr-defined]
         event_id = str(event.event_id)
-        new_clock_policy: SlaPolicy | None = None  # read once per event, not once per attempt
         for _ in range(self.write_attempts):
             stored = await self.store.load_clock(ticket_id)
             calendars = await self.calendars()
             if stored is None:
-                new_clock_policy = new_clock_policy or await self._policy_for_new_clock()
-                clock = domain.apply_event(None, event, new_clock_policy, calendars)
+                clock = domain.apply_event(None, event, await self._policy_for_new_clock(), calendars)
                 await self._schedule(clock)
                 if await self.store.insert_clock(clock, event_id):
                     self._log(event, clock)
