@@ -254,7 +254,7 @@ def counted_delta(platform: Any, before: dict[str, dict[str, int]]) -> dict[str,
     return {kind: sum(now[kind].get(d, 0) - before[kind].get(d, 0) for d in now[kind]) for kind in now}
 
 
-def wait_counted(platform: Any, before: dict[str, dict[str, int]], expected: int, timeout: float = 20) -> dict[str, int]:
+def wait_counted(platform: Any, before: dict[str, dict[str, int]], expected: int, timeout: float = 45) -> dict[str, int]:
     """Wait until reporting counted ``expected`` more tickets both ways (the aggregate cells trail the
     facts by a moment); returns the final deltas — which the caller compares with ``expected``, so a
     double count shows as a number larger than it."""

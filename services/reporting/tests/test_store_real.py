@@ -103,3 +103,47 @@ async def test_a_crash_between_the_claim_and_the_increments_leaves_both_undone(r
     assert await service.relay_pending(grace_seconds=0) > 0
     assert await service.relay_pending(grace_seconds=0) == 0
     assert (await stored_cells(service))[f"{D1}|all"]["created"] == 1
+
+
+async def test_callers_queued_behind_a_cell_transaction_share_the_next_one(real_db: Any) -> None:
+    """Group commit: while one cell transaction runs, the facts that queue up are applied together in the
+    next (one commit for many events), each still claimed on its own and counted once."""
+    from pymongo import monitoring
+
+    class Commits(monitoring.CommandListener):
+        n = 0
+
+        def started(self, event: Any) -> None:
+            Commits.n += event.command_name == "commitTransaction"
+
+        def succeeded(self, event: Any) -> None: ...
+
+        def failed(self, event: Any) -> None: ...
+
+    from motor.motor_asyncio import AsyncIOMotorClient
+
+    url = f"mongodb://{real_db.client.address[0]}:{real_db.client.address[1]}/?directConnection=true&retryWrites=false"
+    client = AsyncIOMotorClient(url, tz_aware=True, event_listeners=[Commits()])
+    try:
+        db = client[real_db.name]
+        store = ReportingStore(db)
+        service = ReportingService(store, timezone="Asia/Shanghai")
+        captured: list[tuple[str, list[dict[str, Any]]]] = []
+        original = store.apply_pending
+
+        async def hold(ticket_id: str, entries: list[dict[str, Any]]) -> int:
+            captured.append((ticket_id, entries))
+            return 0
+
+        store.apply_pending = hold  # type: ignore[method-assign]
+        for i in range(20):
+            await service.apply_to_fact(f.created(f"g{i:02d}", local(D1, 9)))
+        store.apply_pending = original  # type: ignore[method-assign]
+        before = Commits.n
+        results = await asyncio.gather(*(store.apply_pending(t, e) for t, e in captured),
+                                       *(store.apply_pending(t, e) for t, e in captured[:5]))  # 5 repeats
+        assert [r > 0 for r in results] == [True] * 20 + [False] * 5
+        assert Commits.n - before < 20  # batched: fewer commits than facts
+        assert (await stored_cells(service))[f"{D1}|all"]["created"] == 20
+    finally:
+        client.close()
