@@ -136,19 +136,47 @@ def is_mock(db: Any) -> bool:
     return any(cls.__module__.startswith("mongomock") for cls in type(db).__mro__)
 
 
+_IN_FLIGHT: set[asyncio.Task[Any]] = set()
+"""Transactions whose caller was cancelled, kept referenced until they finish (``atomically``)."""
+
+
 async def atomically(db: Any, work: Callable[[Any], Awaitable[T]]) -> T:
     """Run ``work(session)`` as one multi-document transaction: every write it makes with
     ``session=session`` commits together or not at all. The driver retries the whole callback on a
     transient error (a write conflict with a competing replica, a lost primary) and the commit on an
     unknown result, so ``work`` must decide from what it reads inside the transaction.
 
+    A cancelled caller (FastStream cancels its handlers when the broker connection drops) does not cut
+    the transaction short: the transaction runs in its own task and finishes or aborts there, because
+    motor runs each command in a thread that a cancellation cannot stop, so a transaction interrupted
+    between commands is left open on the server, holding its documents until the server expires it —
+    seen as the KPI cells stalling after a broker restart. The caller still gets its cancellation; the
+    message is redelivered and finds the work done.
+
     Needs a replica set (SecantusDB is one; compose runs ``mongo:7`` as a one-node replica set). The
     in-memory mock has no sessions: there ``work(None)`` runs unguarded, which is only acceptable because
     that store lives in one process that serialises every operation (fast service tests)."""
     if is_mock(db):
         return await work(None)
-    async with await db.client.start_session() as session:
-        return await session.with_transaction(work)
+
+    async def transaction() -> T:
+        async with await db.client.start_session() as session:
+            return await session.with_transaction(work)
+
+    task = asyncio.ensure_future(transaction())
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if not task.done():
+            _IN_FLIGHT.add(task)
+            task.add_done_callback(_finished_after_cancel)
+        raise
+
+
+def _finished_after_cancel(task: asyncio.Task[Any]) -> None:
+    _IN_FLIGHT.discard(task)
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.warning("a transaction whose caller was cancelled failed: %r", exc)
 
 
 async def apply_updates(collection: Any, updates: list[tuple[dict[str, Any], dict[str, Any]]], *,

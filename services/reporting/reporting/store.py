@@ -45,6 +45,12 @@ class FactState:
     applied: bool
 
 
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Mark a finished future's exception as seen (its caller may have been cancelled)."""
+    if not future.cancelled():
+        future.exception()
+
+
 class ReportingStore:
     def __init__(self, db: Any) -> None:
         self.db = db
@@ -53,9 +59,10 @@ class ReportingStore:
         self.cells = db["daily_cells"]
         self.unknown = db["unknown_events"]
         self.spikes = db["spikes"]
-        # cell transactions: one at a time in this process, callers queued meanwhile batched (apply_pending)
-        self._cells_lock = asyncio.Lock()
+        # cell transactions: one at a time in this process, run by one task (apply_pending); callers
+        # queued meanwhile go together in the next one
         self._cell_queue: list[tuple[str, list[dict[str, Any]], asyncio.Future[int]]] = []
+        self._cell_runner: asyncio.Task[None] | None = None
 
     async def ensure_indexes(self) -> None:
         await self.events.create_index(
@@ -136,22 +143,31 @@ class ReportingStore:
         if not entries:
             return 0
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        done.add_done_callback(_retrieve)  # a cancelled caller no longer reads its answer
         self._cell_queue.append((ticket_id, entries, done))
-        async with self._cells_lock:
-            if not done.done():  # nobody took this request into a batch yet: lead the next one
-                batch, self._cell_queue = self._cell_queue, []
-                try:
-                    applied = await atomically(self.db, lambda session: self._apply_batch(batch, session))
-                except BaseException as exc:
-                    for _, _, waiter in batch:  # the others in this batch fail with it; the leader raises
-                        if waiter is not done and not waiter.done():
-                            waiter.set_exception(exc if isinstance(exc, Exception)
-                                                 else RuntimeError("the cell transaction was interrupted"))
+        if self._cell_runner is None or self._cell_runner.done():
+            self._cell_runner = asyncio.create_task(self._run_cells(), name="reporting-cells")
+        # the batch runs in its own task: a handler cancelled when the broker connection drops leaves
+        # the transaction to finish (its redelivery then finds the entries applied), never half-run
+        return await asyncio.shield(done)
+
+    async def _run_cells(self) -> None:
+        """Take everything queued, apply it in one transaction, answer each caller; until the queue is empty."""
+        while self._cell_queue:
+            batch, self._cell_queue = self._cell_queue, []
+            try:
+                applied = await atomically(self.db, lambda session: self._apply_batch(batch, session))
+            except BaseException as exc:
+                for _, _, waiter in batch:
+                    if not waiter.done():
+                        waiter.set_exception(exc if isinstance(exc, Exception)
+                                             else RuntimeError("the cell transaction was interrupted"))
+                if not isinstance(exc, Exception):
                     raise
-                for (_, _, waiter), n in zip(batch, applied):
-                    if not waiter.done():  # a caller cancelled meanwhile no longer waits for its answer
-                        waiter.set_result(n)
-        return await done
+                continue
+            for (_, _, waiter), n in zip(batch, applied):
+                if not waiter.done():
+                    waiter.set_result(n)
 
     async def _apply_batch(self, batch: list[tuple[str, list[dict[str, Any]], Any]], session: Any) -> list[int]:
         """One transaction's work: claim each request's entries (guarded pull), then add up the claimed

@@ -147,3 +147,35 @@ async def test_callers_queued_behind_a_cell_transaction_share_the_next_one(real_
         assert (await stored_cells(service))[f"{D1}|all"]["created"] == 20
     finally:
         client.close()
+
+
+async def test_handlers_cancelled_mid_transaction_leave_nothing_half_done(real_db: Any) -> None:
+    """FastStream cancels its running handlers when the broker connection drops. Cancelled callers must not
+    cut the cell transaction short (motor cannot stop a command mid-flight: a transaction abandoned between
+    commands stays open on the server and stalls every later one on the same cells): the batch finishes,
+    each fact counted once, and the next event's cells go through at once."""
+    store = ReportingStore(real_db)
+    service = ReportingService(store, timezone="Asia/Shanghai")
+    captured: list[tuple[str, list[dict[str, Any]]]] = []
+    original = store.apply_pending
+
+    async def hold(ticket_id: str, entries: list[dict[str, Any]]) -> int:
+        captured.append((ticket_id, entries))
+        return 0
+
+    store.apply_pending = hold  # type: ignore[method-assign]
+    for i in range(10):
+        await service.apply_to_fact(f.created(f"x{i:02d}", local(D1, 9)))
+    store.apply_pending = original  # type: ignore[method-assign]
+    callers = [asyncio.ensure_future(store.apply_pending(t, e)) for t, e in captured]
+    await asyncio.sleep(0.005)  # the first transaction is under way, the rest queued behind it
+    for caller in callers:
+        caller.cancel()
+    results = await asyncio.gather(*callers, return_exceptions=True)
+    assert all(isinstance(r, asyncio.CancelledError) for r in results)
+    # the next event's cells commit promptly (no transaction left open on the "all" cell)
+    await asyncio.wait_for(service.apply_to_fact(f.created("x99", local(D1, 9))), timeout=10)
+    # the cancelled callers' work finished on its own; a relay finds nothing left to do
+    assert await service.relay_pending(grace_seconds=0) == 0
+    assert (await stored_cells(service))[f"{D1}|all"]["created"] == 11
+    assert await store.facts.count_documents({"pending.0": {"$exists": True}}) == 0
