@@ -50,7 +50,7 @@ from .cues import cues
 from .domain import normalize
 
 HEADS = ("category", "module", "priority")
-TRAINING_FILE = "training_v4.jsonl"
+TRAINING_FILE = "training_v5.jsonl"
 TOP_TERMS = 5
 CHAR_RANGE = (1, 3)
 WORD_RANGE = (1, 2)

@@ -38,7 +38,10 @@ def classify(text: str, channel: Channel = Channel.WEB_FORM, **kwargs: float) ->
         ("系统无法登录", Category.AFTER_SALES, Module.TECHNICAL, Priority.P1, "core_outage"),
         ("大面积用户受影响", None, None, Priority.P1, "core_outage"),
         ("所有用户都打不开", None, None, Priority.P1, "core_outage"),
-        ("I cannot log in to the portal", Category.AFTER_SALES, Module.TECHNICAL, Priority.P1, "core_outage"),
+        # one customer locked out blocks their use (P2); nobody able to log in is a core outage (P1)
+        ("I cannot log in to the portal", Category.AFTER_SALES, Module.TECHNICAL, Priority.P2, "login"),
+        ("nobody can log in to the portal since 9am", Category.AFTER_SALES, Module.TECHNICAL, Priority.P1, "core_outage"),
+        ("我登不上了", Category.AFTER_SALES, Module.TECHNICAL, Priority.P2, "login"),
         ("我要投诉", Category.COMPLAINT, None, None, "complaint"),
         ("客服态度差", Category.COMPLAINT, None, None, "complaint"),
         ("对处理结果很不满意", Category.COMPLAINT, None, None, "complaint"),
@@ -56,7 +59,7 @@ def classify(text: str, channel: Channel = Channel.WEB_FORM, **kwargs: float) ->
         ("想要一个新功能", Category.REQUIREMENT, Module.PRODUCT, Priority.P4, "feature_request"),
         ("Feature request: dark mode", Category.REQUIREMENT, Module.PRODUCT, Priority.P4, "feature_request"),
         ("物流太慢了", Category.AFTER_SALES, Module.LOGISTICS, Priority.P3, "logistics"),
-        ("快递丢了", Category.AFTER_SALES, Module.LOGISTICS, Priority.P3, "logistics"),
+        ("快递丢了", Category.AFTER_SALES, Module.LOGISTICS, Priority.P2, "parcel_lost"),  # lost parcel: P2 (guideline)
         ("什么时候发货", Category.AFTER_SALES, Module.LOGISTICS, Priority.P3, "logistics"),
         ("一周了还没收到货", Category.AFTER_SALES, Module.LOGISTICS, Priority.P3, "logistics"),
         ("The delivery is late", Category.AFTER_SALES, Module.LOGISTICS, Priority.P3, "logistics"),
