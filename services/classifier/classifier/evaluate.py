@@ -205,6 +205,17 @@ def independent_figures(ruleset: RuleSet, fitted: LinearModel, rows: list[Labell
     return out
 
 
+def independent_summary(ruleset: RuleSet, fitted: LinearModel, *, review_below: float = domain.DEFAULT_REVIEW_BELOW,
+                        **policy: float) -> dict[str, Any]:
+    """The figures a trained model is stored with (the console's model list): accuracy and P1 recall /
+    precision on the independent TEST set, which no training ever sees."""
+    name, file = INDEPENDENT[-1]
+    f = independent_figures(ruleset, fitted, load_independent(file), review_below=review_below, **policy)
+    return {"set": name, "examples": f["examples"], "category": f["category"]["accuracy"],
+            "priority": f["priority"]["accuracy"], "p1_recall": f["p1"]["recall"],
+            "p1_precision": f["p1"]["precision"], "false_p1": f["p1"]["false_p1"]}
+
+
 def independent_report(name: str, figures: dict[str, Any]) -> str:
     p1, review = figures["p1"], figures["review"]
     lines = [

@@ -18,7 +18,7 @@ from servicekit.privacy import redact_text
 
 from . import domain, model
 from .domain import Classification, ClassificationInput, ClassificationRecord, Correction, Rule, RuleSet
-from .evaluate import evaluate
+from .evaluate import evaluate, independent_summary
 from .model import Example, TrainedModel
 from .store import ClassifierStore
 
@@ -301,6 +301,9 @@ class ClassifierService:
                 figures = await asyncio.to_thread(evaluate, self.ruleset, fitted, held_out,
                                                   review_below=self.review_below, model_accept_at=self.model_accept_at,
                                                   rule_wins_at=self.rule_wins_at)
+                figures["independent"] = await asyncio.to_thread(
+                    independent_summary, self.ruleset, fitted, review_below=self.review_below,
+                    model_accept_at=self.model_accept_at, rule_wins_at=self.rule_wins_at)
                 if not corrections:
                     _FITTED[key] = (fitted, figures)
             staff = who.staff_id if who else "system"

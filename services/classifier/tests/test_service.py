@@ -272,6 +272,10 @@ async def test_models_are_listed_with_held_out_figures(running: dict[str, Any]) 
     [m] = r.json()["items"]
     assert m["version"] == 1 and m["active"] is True and "blob" not in m
     assert 0 < m["metrics"]["combined"]["category"]["accuracy"] <= 1
+    # and on the independent test set (real wording, never trained on): funds safety found
+    independent = m["metrics"]["independent"]
+    assert independent["set"] == "test" and independent["examples"] >= 400
+    assert independent["p1_recall"] >= 0.9 and independent["p1_precision"] >= 0.75
     assert m["current_training_file"] is True  # trained from the file this build ships
     assert (await client.post("/api/v1/models/train", json={}, headers=auth_header(StaffRole.SUPERVISOR))).status_code == 403
     assert (await client.post("/api/v1/models/9/activate", json={}, headers=auth_header(StaffRole.ADMIN))).status_code == 404

@@ -126,6 +126,10 @@ export async function rulesView(root) {
   const heldOut = (m) => m.metrics?.combined
     ? `${t("col.category")} ${pct(m.metrics.combined.category?.accuracy)} · ${t("col.priority")} ${pct(m.metrics.combined.priority?.accuracy)}`
     : "—";
+  const independent = (m) => m.metrics?.independent
+    ? `${t("col.category")} ${pct(m.metrics.independent.category)} · ${t("col.priority")} ${pct(m.metrics.independent.priority)}`
+      + ` · ${t("models.p1", { r: pct(m.metrics.independent.p1_recall), p: pct(m.metrics.independent.p1_precision) })}`
+    : "—";
   const run = async (fn) => {
     try { await fn(); await rulesView(root); } catch (err) { toast(errorText(err), "bad"); }
   };
@@ -176,6 +180,7 @@ export async function rulesView(root) {
         { title: t("sla.author"), cell: (m) => `${m.trained_by ?? ""} · ${when(m.trained_at)}` },
         { title: t("models.examples"), cell: (m) => t("models.examples_n", { n: m.examples ?? 0, c: m.corrections ?? 0 }) },
         { title: t("models.held_out"), cell: (m) => heldOut(m) },
+        { title: t("models.independent"), cell: (m) => independent(m) },
         { title: t("actions"), cell: (m) => admin && !m.active ? h("button", { type: "button",
           onclick: () => run(() => api("classifier", `models/${m.version}/activate`, { method: "POST" })) }, t("sla.activate")) : "" },
       ], models.items),
