@@ -1,7 +1,7 @@
 """Shared contracts of the helpdesk platform: enums, the event envelope, v1 events, commands and
 messaging names. Services depend on this package and on nothing of each other."""
 
-from .commands import Attachment, CustomerContact, TicketSubmission
+from .commands import Attachment, CustomerContact, CustomerMessage, TicketSubmission
 from .enums import (
     Category,
     Channel,
@@ -29,12 +29,13 @@ from .events_intake import *  # noqa: F403
 from .events_reporting import *  # noqa: F403
 from .events_sla import *  # noqa: F403
 from .events_survey import *  # noqa: F403
-from .names import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE, SUBMISSIONS_QUEUE, Namespace
+from .names import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE, MESSAGES_QUEUE, SUBMISSIONS_QUEUE, Namespace
 
 __all__ = [
     "ALL_EVENTS",
     "DEAD_LETTER_EXCHANGE",
     "EVENTS_EXCHANGE",
+    "MESSAGES_QUEUE",
     "SUBMISSIONS_QUEUE",
     "TICKET_EVENTS",
     "Attachment",
@@ -42,6 +43,7 @@ __all__ = [
     "Channel",
     "Contract",
     "CustomerContact",
+    "CustomerMessage",
     "CustomerTier",
     "Event",
     "Module",

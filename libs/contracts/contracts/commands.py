@@ -61,3 +61,35 @@ class TicketSubmission(Contract):
         if any(len(k) > 64 or len(v) > 1024 for k, v in self.metadata.items()):
             raise ValueError("metadata keys are at most 64 and values at most 1024 characters")
         return self
+
+
+class CustomerMessage(Contract):
+    """A customer's further message about a problem — an e-mail reply, the next chat line of a session, a
+    social thread reply, a call from the same caller. Published to the durable queue ``intake.messages``
+    (default exchange) or POSTed to intake's HTTP API with the channel key. Intake threads it into the
+    ticket it belongs to (explicit ticket reference, else the channel's thread key, else the identified
+    customer's most recent open ticket on the channel within a window); a message it cannot place opens a
+    new ticket — a message is never lost. Idempotent per (channel, channel message id)."""
+
+    schema_version: Literal[1] = Field(default=1, description="Version of this command's schema.")
+    channel: Channel
+    channel_message_id: str = Field(
+        min_length=1, max_length=200,
+        description="The channel's own id for this message; a resend with the same id is the same message.",
+    )
+    sent_at: UtcDatetime | None = Field(default=None, description="When the customer sent it (UTC).")
+    customer: CustomerContact = Field(default_factory=CustomerContact)
+    ticket_ref: str | None = Field(
+        default=None, max_length=64,
+        description="The ticket the channel knows this is about: a ticket number (GD…, e.g. from an e-mail "
+                    "subject) or intake's ticket id.",
+    )
+    thread_key: str | None = Field(
+        default=None, max_length=200,
+        description="The channel's conversation id: chat session id, social thread id, e-mail thread "
+                    "(the first Message-ID). Messages with the same key belong together.",
+    )
+    subject: str = Field(default="", max_length=200)
+    text: str = Field(min_length=1, max_length=20_000, description="The customer's words.")
+    attachments: list[Attachment] = Field(default_factory=list, max_length=20)
+    correlation_id: str | None = Field(default=None, max_length=128, description="Channel-side trace id, optional.")

@@ -2,3 +2,39 @@
 changed here). Every class defined in this module registers itself with the event registry on import."""
 
 from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from .enums import Channel, TicketStatus
+from .envelope import Event, UtcDatetime
+from .events import StaffId, TicketRef
+
+__all__ = ["TicketCustomerReplied", "TicketCustomerRepliedPayload"]
+
+
+# ---------------------------------------------------------------- ticket.customer_replied
+class TicketCustomerRepliedPayload(TicketRef):
+    message_id: str = Field(min_length=1, max_length=64, description="Intake's id of the message (stable per channel message).")
+    channel: Channel = Field(description="The channel the customer wrote or called on.")
+    channel_message_id: str = Field(max_length=200)
+    threaded_by: Literal["reference", "thread", "recent", "reopened"] = Field(
+        description="How intake found the ticket: the ticket reference the channel gave, the channel's thread "
+                    "key, the customer's most recent open ticket on the channel, or a closed ticket reopened "
+                    "by this message (within the reopen window).")
+    excerpt: str = Field(default="", max_length=300, description="The start of the message, redacted of personal data.")
+    attachments: int = Field(default=0, ge=0, description="How many attachments came with it (metadata stays in intake).")
+    status: TicketStatus = Field(description="The ticket's status after the message.")
+    assignee_id: StaffId | None = Field(default=None, description="Who should answer (the ticket's assignee), if any.")
+    reply_count: int = Field(ge=1, description="Customer messages on the ticket after its opening one, this one included.")
+    replied_at: UtcDatetime
+
+
+class TicketCustomerReplied(Event):
+    """The customer wrote again about an open (or just reopened) ticket. Starts the next-response target
+    (SLA), tells the assignee (dispatcher), counts a back-and-forth (reporting)."""
+
+    event_type: Literal["ticket.customer_replied"] = "ticket.customer_replied"
+    schema_version: Literal[1] = 1
+    payload: TicketCustomerRepliedPayload

@@ -17,6 +17,9 @@ DEAD_LETTER_EXCHANGE = "helpdesk.dlx"
 SUBMISSIONS_QUEUE = "intake.submissions"
 """Durable queue channel systems publish ``TicketSubmission`` commands to."""
 
+MESSAGES_QUEUE = "intake.messages"
+"""Durable queue channel systems publish ``CustomerMessage`` commands to (a customer's further messages)."""
+
 DEAD_LETTER_SUFFIX = ".dlq"
 
 
@@ -38,6 +41,10 @@ class Namespace:
     @property
     def submissions_queue(self) -> str:
         return self._p(SUBMISSIONS_QUEUE)
+
+    @property
+    def messages_queue(self) -> str:
+        return self._p(MESSAGES_QUEUE)
 
     def subscription_queue(self, service: str, subscription: str) -> str:
         """``<service>.<event type or subscription name>``: one durable queue per subscription,
