@@ -75,6 +75,9 @@ class SlaTarget(StrEnum):
 
     FIRST_RESPONSE = "first_response"
     RESOLUTION = "resolution"
+    NEXT_RESPONSE = "next_response"
+    """The answer owed after each further customer message (ticket.customer_replied); added with the
+    conversation contracts — consumers of SLA events are released together with it."""
 
 
 class StaffRole(StrEnum):
