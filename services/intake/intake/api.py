@@ -4,6 +4,7 @@
 |--------|---------------------------------------------------|-----------------------------|
 | POST   | /api/v1/submissions                               | channel API key             |
 | POST   | /api/v1/submissions/{channel}/{cmid}/supplement   | channel API key             |
+| POST   | /api/v1/messages (a customer's further message)   | channel API key             |
 | GET    | /api/v1/tickets (filters, cursor)                 | any staff                   |
 | GET    | /api/v1/tickets/{id}, /by-channel/{ch}/{cmid}     | any staff                   |
 | GET    | /api/v1/tickets/{id}/timeline                     | any staff                   |
@@ -29,7 +30,16 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
-from contracts import Channel, CustomerContact, CustomerTier, Priority, StaffRole, TicketStatus, TicketSubmission
+from contracts import (
+    Channel,
+    CustomerContact,
+    CustomerMessage,
+    CustomerTier,
+    Priority,
+    StaffRole,
+    TicketStatus,
+    TicketSubmission,
+)
 from servicekit import Admin, AnyStaff, ApiError, Principal, Supervisor, require_roles
 from servicekit.auth import ApiKeyHeader, channel_for_key
 
@@ -60,6 +70,18 @@ class SubmissionAccepted(BaseModel):
     status: TicketStatus
     duplicate: bool = Field(description="True when this channel message id was already a ticket.")
     missing_fields: list[str]
+
+
+class MessageAccepted(BaseModel):
+    ticket_id: str
+    ticket_no: str
+    status: TicketStatus
+    action: Literal["thread", "reopen", "new", "new_linked", "flagged", "duplicate"] = Field(
+        description="thread: added to its open ticket; reopen: its ended ticket reopened; new: no ticket found, a "
+                    "new one; new_linked: its ticket ended too long ago, a new one linked to it; flagged: it named "
+                    "another customer's ticket, a new one flagged for review; duplicate: already received.")
+    threaded_by: str | None = Field(default=None, description="reference, thread or recent (for thread/reopen).")
+    duplicate: bool
 
 
 class Supplement(BaseModel):
@@ -204,6 +226,21 @@ def build_router(service: IntakeService, channel_keys: dict[str, str]) -> APIRou
                                                     order_number=body.order_number, contact=body.customer))
         return SubmissionAccepted(ticket_id=t.ticket_id, ticket_no=t.ticket_no, status=t.status, duplicate=True,
                                   missing_fields=t.missing_fields)
+
+    @router.post("/messages", status_code=201, response_model=MessageAccepted, tags=["channels"],
+                 responses={401: {"description": "missing or unknown API key"}, 403: {"description": "key of another channel"}})
+    async def message(body: CustomerMessage, api_key: ApiKeyHeader = None) -> MessageAccepted:
+        """A customer's further message (e-mail reply, next chat line, social reply, call from the same caller),
+        threaded into its ticket — or a new ticket when none fits; never lost. Idempotent on (channel,
+        channel_message_id)."""
+        channel = channel_for_key(channel_keys, api_key)
+        if channel != body.channel.value:
+            raise ApiError(403, "wrong_channel", f"this API key belongs to channel {channel!r}")
+        result = await service.receive_message(body)
+        t = result.ticket
+        return MessageAccepted(ticket_id=t.ticket_id, ticket_no=t.ticket_no, status=t.status,
+                               action=result.action, threaded_by=result.threaded_by,  # type: ignore[arg-type]
+                               duplicate=result.duplicate)
 
     # ------------------------------------------------------------------ tickets: read
     @router.get("/tickets", response_model=list[Ticket], tags=["tickets"],

@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr
 
 from servicekit import ServiceKit, ServiceSettings
 from servicekit.auth import parse_channel_keys, parse_revoked_keys
+from servicekit.notify import Notifier, notifier_from_settings
 
 from . import handlers
 from .api import build_router
@@ -43,6 +44,11 @@ class IntakeSettings(ServiceSettings):
     log_retention_days: int = Field(default=365, ge=30, description="Change log and audit log retention.")
     max_compensation_cny: float = Field(default=200.0, ge=0, description="Agents' compensation limit per ticket.")
     maintenance_interval_seconds: float = Field(default=300.0, gt=0, description="Auto-close/dormancy/retention pass.")
+    reply_window_days: float = Field(default=7.0, gt=0, description="A customer message without reference or thread "
+                                     "joins their open ticket on the channel touched within this many days.")
+    reopen_window_days: float = Field(default=14.0, ge=0, description="A message for a ticket resolved or closed at "
+                                      "most this many days ago reopens it; a later one opens a new, linked ticket.")
+    reopen_on_reply: bool = Field(default=True, description="Whether a customer's message may reopen an ended ticket.")
 
 
 def _periodic(name: str, interval: float, job: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[None]]:
@@ -61,7 +67,7 @@ def _periodic(name: str, interval: float, job: Callable[[], Awaitable[int]]) -> 
     return loop
 
 
-def create_app(settings: IntakeSettings | None = None) -> FastAPI:
+def create_app(settings: IntakeSettings | None = None, *, notifier: Notifier | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
     kit = ServiceKit(
         settings,
@@ -78,9 +84,13 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         dormant_after=timedelta(days=settings.dormant_after_days),
         retention=timedelta(days=settings.log_retention_days),
         max_compensation_cny=settings.max_compensation_cny,
+        reply_window=timedelta(days=settings.reply_window_days),
+        reopen_window=timedelta(days=settings.reopen_window_days),
+        reopen_on_reply=settings.reopen_on_reply,
     )
     service = IntakeService(store, outbox, timezone=settings.business_timezone, lookup_pepper=pepper,
-                            cipher=FieldCipher(settings.customer_data_keys.get_secret_value()), policy=policy)
+                            cipher=FieldCipher(settings.customer_data_keys.get_secret_value()), policy=policy,
+                            notifier=notifier or notifier_from_settings(settings))
     kit.on_startup(store.ensure_indexes)
     handlers.register(kit.bus, service)
     interval = settings.maintenance_interval_seconds

@@ -19,6 +19,7 @@ from contracts import (
     Category,
     Channel,
     CustomerContact,
+    CustomerMessage,
     CustomerTier,
     Module,
     Priority,
@@ -29,6 +30,8 @@ from contracts import (
     TicketClosed,
     TicketClosedPayload,
     TicketCreated,
+    TicketCustomerReplied,
+    TicketCustomerRepliedPayload,
     TicketCreatedPayload,
     TicketReopened,
     TicketReopenedPayload,
@@ -300,6 +303,11 @@ class Ticket(BaseModel):
     reopen_count: int = 0
     reopened_at: datetime | None = None
     satisfaction: dict[str, Any] | None = None
+    thread_keys: list[str] = Field(default_factory=list, description="Channel conversation keys (channel:key) of this ticket.")
+    customer_messages: int = Field(default=0, description="The customer's further messages (after the opening one).")
+    awaiting_reply_since: datetime | None = Field(default=None, description="Since when the customer waits for an answer.")
+    linked_ticket_id: str | None = Field(default=None, description="The earlier ticket this one continues (a late reply).")
+    review_flags: list[str] = Field(default_factory=list, description="Why a supervisor should look at this ticket.")
     created_at: datetime
     updated_at: datetime
     resolved_at: datetime | None = None
@@ -447,6 +455,7 @@ def open_ticket(
         facts=facts,
         status=TicketStatus.NEEDS_INFO if missing else TicketStatus.NEW,
         missing_fields=missing,
+        thread_keys=thread_keys_for(sub),
         created_at=created_at,
         updated_at=now,
     )
@@ -561,13 +570,19 @@ def respond(ticket: Ticket, *, by: str, now: datetime, text: str, kind: str = "r
         change = transition(ticket, TicketStatus.IN_PROGRESS, by=by, now=now, reason="agent contacted the customer")
         change.action = kind
     change.timeline.insert(0, timeline_entry(by, kind, now, text, visibility=visibility))
-    if ticket.first_response_at is None:
+    first = ticket.first_response_at is None
+    if first:
         change.ticket = change.ticket.model_copy(update={"first_response_at": now, "first_response_by": by,
                                                           "updated_at": now})
+    if first or (visibility == "customer" and ticket.awaiting_reply_since is not None):
+        # the first answer stops the first-response target; a later one the next-response target that the
+        # customer's last message started (SLA monitor)
         change.events.append(TicketResponded.new(
-            TicketRespondedPayload(**_ref(ticket), agent_id=by, responded_at=now, first_response=True),
+            TicketRespondedPayload(**_ref(ticket), agent_id=by, responded_at=now, first_response=first),
             correlation_id=ticket.correlation_id, producer=PRODUCER, occurred_at=now,
         ))
+    if visibility == "customer" and change.ticket.awaiting_reply_since is not None:
+        change.ticket = change.ticket.model_copy(update={"awaiting_reply_since": None, "updated_at": now})
     return change
 
 
@@ -810,3 +825,161 @@ def apply_survey(ticket: Ticket, event: SurveyCompleted) -> Change:
 def auto_close_due(ticket: Ticket, now: datetime, after: timedelta) -> bool:
     """A resolved ticket nobody reopened within ``after`` is closed by the system."""
     return ticket.status == TicketStatus.RESOLVED and ticket.resolved_at is not None and ticket.resolved_at <= now - after
+
+
+# ----------------------------------------------------------------------------- conversation
+REPLY_CHANNEL: dict[Channel, Any] = {
+    Channel.EMAIL: "email", Channel.PHONE: "sms", Channel.ONLINE_CHAT: "webhook", Channel.SOCIAL: "webhook",
+    Channel.WEB_FORM: "email",
+}
+"""How an agent's answer goes back to the customer (the notifier's channel) for each ticket channel: a phone
+ticket gets an SMS, chat and social go to the channel system's webhook, a web form is answered by e-mail."""
+
+
+def message_id_for(channel: Channel | str, channel_message_id: str) -> str:
+    """A customer message's id, stable per (channel, channel message id): a resend is the same message."""
+    value = channel.value if isinstance(channel, Channel) else channel
+    return "m" + hashlib.sha256(f"{value}\x00{channel_message_id}".encode()).hexdigest()[:24]
+
+
+def thread_key(channel: Channel | str, key: str) -> str:
+    value = channel.value if isinstance(channel, Channel) else channel
+    return f"{value}:{key.strip()}"
+
+
+def thread_keys_for(sub: TicketSubmission) -> list[str]:
+    """The conversation keys a new ticket answers to: its own channel message id (an e-mail reply names the
+    first Message-ID as its thread), the chat session, and a social/other thread id the channel passes in
+    ``metadata["thread_key"]``."""
+    keys = [thread_key(sub.channel, sub.channel_message_id)]
+    if sub.customer.chat_session_id:
+        keys.append(thread_key(sub.channel, sub.customer.chat_session_id))
+    if sub.metadata.get("thread_key"):
+        keys.append(thread_key(sub.channel, sub.metadata["thread_key"]))
+    return list(dict.fromkeys(keys))
+
+
+_TICKET_NO_IN_TEXT = re.compile(r"\bGD\d{8}\d{3,6}\b")
+
+
+def reference_in(message: CustomerMessage) -> str | None:
+    """The ticket the message names: the channel's ``ticket_ref``, else a ticket number in the subject (an
+    e-mail reply keeps "[GD20261206000123]" in its subject)."""
+    if message.ticket_ref and message.ticket_ref.strip():
+        return message.ticket_ref.strip()
+    found = _TICKET_NO_IN_TEXT.search(message.subject or "")
+    return found.group(0) if found else None
+
+
+def message_thread_keys(message: CustomerMessage) -> list[str]:
+    keys = []
+    if message.thread_key:
+        keys.append(thread_key(message.channel, message.thread_key))
+    if message.customer.chat_session_id:
+        keys.append(thread_key(message.channel, message.customer.chat_session_id))
+    return list(dict.fromkeys(keys))
+
+
+ThreadedBy = Literal["reference", "thread", "recent"]
+
+
+@dataclass(frozen=True)
+class ThreadDecision:
+    """Where a customer message goes, and why (the reason is written on the timeline).
+
+    ``thread`` — onto ``ticket`` (open); ``reopen`` — ``ticket`` was resolved/closed within the reopen window:
+    reopen it and add the message; ``new_linked`` — ``ticket`` ended too long ago: a new ticket linked to it;
+    ``new`` — no ticket found: a new ticket; ``flagged`` — the message names another customer's ticket: a
+    new ticket, not threaded, flagged for review."""
+
+    action: Literal["thread", "reopen", "new_linked", "new", "flagged"]
+    ticket: Ticket | None
+    threaded_by: ThreadedBy | None
+    reason: str
+
+
+def decide_thread(
+    *, by_reference: Ticket | None, by_thread: Ticket | None, recent: Ticket | None, customer_id: str | None,
+    now: datetime, reopen_window: timedelta, reopen_enabled: bool = True, reference: str | None = None,
+) -> ThreadDecision:
+    """Explicit reference first, then the channel's thread key, then the identified customer's most recent
+    open ticket on the channel (the caller looked it up within its window). A reference or thread of another
+    customer is never followed: someone may have guessed a ticket number (issue 18: not threaded, flagged)."""
+    for how, ticket in (("reference", by_reference), ("thread", by_thread), ("recent", recent)):
+        if ticket is None:
+            continue
+        if ticket.customer_id != customer_id and (how == "reference" or customer_id is not None):
+            return ThreadDecision("flagged", ticket, None, (
+                f"the message names ticket {ticket.ticket_no} ({how}) of another customer"
+                if customer_id is not None else
+                f"the message names ticket {ticket.ticket_no} but does not identify its customer"))
+        by: ThreadedBy = how  # type: ignore[assignment]
+        label = {"reference": f"ticket reference {reference or ticket.ticket_no}",
+                 "thread": "the channel's conversation", "recent": "the customer's most recent open ticket on this channel"}[how]
+        if ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+            return ThreadDecision("thread", ticket, by, f"threaded by {label}")
+        ended = ticket.closed_at or ticket.resolved_at or ticket.updated_at
+        if reopen_enabled and now - ended <= reopen_window:
+            return ThreadDecision("reopen", ticket, by, f"threaded by {label}; the ticket ended "
+                                  f"{_ago(now - ended)} ago, within the reopen window: reopened")
+        return ThreadDecision("new_linked", ticket, by, f"found by {label}, but the ticket ended {_ago(now - ended)} "
+                              "ago, past the reopen window: a new ticket linked to it")
+    return ThreadDecision("new", None, None, "no ticket found for this message: a new ticket")
+
+
+def _ago(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} h"
+
+
+def customer_message(
+    ticket: Ticket, message: CustomerMessage, *, message_id: str, decision: ThreadDecision, now: datetime,
+) -> Change:
+    """The customer's message lands on the ticket: a resolved/closed ticket within the window is reopened,
+    a paused one (pending_customer) resumes — the clock restarts by itself — a needs_info one takes the text
+    as the information asked for; the message goes on the timeline and ``ticket.customer_replied`` is
+    published. The customer now waits for an answer (``awaiting_reply_since``, kept from the oldest unanswered
+    message)."""
+    by = f"customer:{message.channel.value}"
+    reopened = decision.action == "reopen"
+    if reopened:
+        change = reopen(ticket, by=by, now=now, source="customer",
+                        reason="the customer wrote again: " + redact_text(message.text)[:200])
+    elif ticket.status == TicketStatus.PENDING_CUSTOMER:
+        change = transition(ticket, TicketStatus.IN_PROGRESS, by=by, now=now, reason="the customer replied")
+    elif ticket.status == TicketStatus.NEEDS_INFO:
+        change = supply_info(ticket, by=by, now=now, description=message.text)
+    else:
+        change = Change(ticket)
+    count = ticket.customer_messages + 1
+    current = change.ticket
+    change.ticket = current.model_copy(update={
+        "customer_messages": count, "awaiting_reply_since": current.awaiting_reply_since or now, "updated_at": now,
+        "thread_keys": list(dict.fromkeys([*current.thread_keys, *message_thread_keys(message)])),
+    })
+    change.timeline.append(timeline_entry(by, "customer_message", now, message.text, visibility="customer", data={
+        "channel": message.channel.value, "message_id": message_id, "channel_message_id": message.channel_message_id,
+        "threaded_by": "reopened" if reopened else decision.threaded_by, "reason": decision.reason,
+        "attachments": [a.model_dump(mode="json") for a in message.attachments]}))
+    change.events.append(TicketCustomerReplied.new(
+        TicketCustomerRepliedPayload(
+            **_ref(ticket), message_id=message_id, channel=message.channel,
+            channel_message_id=message.channel_message_id,
+            threaded_by="reopened" if reopened else (decision.threaded_by or "recent"),
+            excerpt=redact_text(message.text)[:300], attachments=len(message.attachments),
+            status=change.ticket.status, assignee_id=ticket.assignee_id, reply_count=count, replied_at=now),
+        correlation_id=ticket.correlation_id, producer=PRODUCER, occurred_at=now,
+    ))
+    change.action = change.action or "customer_message"
+    return change
+
+
+def submission_from_message(message: CustomerMessage) -> TicketSubmission:
+    """A message that opens a new ticket is submitted like any first contact (same channel message id: a
+    resend finds the same ticket)."""
+    return TicketSubmission(
+        channel=message.channel, channel_message_id=message.channel_message_id, submitted_at=message.sent_at,
+        customer=message.customer, subject=message.subject, description=message.text,
+        attachments=message.attachments, correlation_id=message.correlation_id,
+        metadata={"thread_key": message.thread_key} if message.thread_key else {},
+    )

@@ -3,6 +3,7 @@
 | queue                          | message             | handler           |
 |--------------------------------|---------------------|-------------------|
 | intake.submissions             | TicketSubmission    | on_submission     |
+| intake.messages                | CustomerMessage     | on_message        |
 | intake.ticket.classified       | ticket.classified   | on_classified     |
 | intake.ticket.assigned         | ticket.assigned     | on_assigned       |
 | intake.ticket.acknowledged     | ticket.acknowledged | on_acknowledged   |
@@ -10,7 +11,8 @@
 | intake.survey.completed        | survey.completed    | on_survey         |
 
 Publishes (through the outbox, atomically with the state change): ticket.created,
-ticket.status_changed, ticket.responded, ticket.resolved, ticket.closed, ticket.reopened.
+ticket.status_changed, ticket.responded, ticket.resolved, ticket.closed, ticket.reopened,
+ticket.customer_replied.
 Each handler returns only after its write; FastStream then acks. Duplicates (same event_id) are
 no-ops; events older than what the ticket holds (occurred_at) do not overwrite it.
 """
@@ -21,12 +23,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from contracts import (
+    CustomerMessage,
     SurveyCompleted,
     TicketAcknowledged,
     TicketAssigned,
     TicketClassified,
     TicketClosed,
     TicketCreated,
+    TicketCustomerReplied,
     TicketReopened,
     TicketResolved,
     TicketResponded,
@@ -39,7 +43,8 @@ from servicekit import EventBus, PermanentError
 from .domain import DomainError
 from .service import IntakeService
 
-PUBLISHES = (TicketCreated, TicketStatusChanged, TicketResponded, TicketResolved, TicketClosed, TicketReopened)
+PUBLISHES = (TicketCreated, TicketStatusChanged, TicketResponded, TicketResolved, TicketClosed, TicketReopened,
+             TicketCustomerReplied)
 
 
 async def _apply(apply: Callable[[Any], Awaitable[bool]], event: Any) -> None:
@@ -58,6 +63,10 @@ def register(bus: EventBus, service: IntakeService) -> None:
     @bus.subscribe_command_queue(bus.ns.submissions_queue, description="Customer contacts from channel systems.")
     async def on_submission(submission: TicketSubmission) -> None:
         await service.submit(submission)
+
+    @bus.subscribe_command_queue(bus.ns.messages_queue, description="Customers' further messages (threaded into their tickets).")
+    async def on_message(message: CustomerMessage) -> None:
+        await service.receive_message(message)
 
     @bus.subscribe_events(TicketClassified, description="Keep the classification on the ticket.")
     async def on_classified(event: TicketClassified) -> None:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from contracts import (
     CustomerContact,
+    CustomerMessage,
     CustomerTier,
     Event,
     SurveyCompleted,
@@ -22,6 +23,8 @@ from contracts import (
     TicketSubmission,
     TicketTransferred,
 )
+from servicekit.context import raise_if_cancelling
+from servicekit.notify import Notification, Notifier
 from servicekit.outbox import Outbox
 
 from . import domain
@@ -49,15 +52,41 @@ class SubmitResult:
 @dataclass
 class Policy:
     auto_close_after: timedelta = timedelta(days=7)
+    reply_window: timedelta = timedelta(days=7)
+    """How far back a message without reference or thread finds the customer's open ticket on the channel."""
+    reopen_window: timedelta = timedelta(days=14)
+    """A message for a resolved/closed ticket that ended at most this long ago reopens it; a later one opens a
+    new ticket linked to it."""
+    reopen_on_reply: bool = True
     dormant_after: timedelta = timedelta(days=182)
     retention: timedelta = timedelta(days=365)
     max_compensation_cny: float = 200.0
 
 
+@dataclass(frozen=True)
+class MessageResult:
+    """Where a customer message went: ``action`` thread / reopen / new / new_linked / flagged / duplicate."""
+
+    ticket: Ticket
+    action: str
+    threaded_by: str | None
+    duplicate: bool
+
+
+class _Redirect(Exception):
+    """The ticket changed between the look-up and the write so that the message no longer belongs on it."""
+
+    def __init__(self, decision: domain.ThreadDecision) -> None:
+        super().__init__(decision.reason)
+        self.decision = decision
+
+
 class IntakeService:
     def __init__(self, store: IntakeStore, outbox: Outbox, *, timezone: str, lookup_pepper: str,
-                 cipher: FieldCipher | None = None, policy: Policy | None = None) -> None:
+                 cipher: FieldCipher | None = None, policy: Policy | None = None,
+                 notifier: Notifier | None = None) -> None:
         self.store = store
+        self.notifier = notifier
         self.outbox = outbox
         self.timezone = timezone
         self.pepper = lookup_pepper
@@ -128,6 +157,79 @@ class IntakeService:
             await self.store.touch_customer(customer_id, now, sensitive)
         return customer
 
+    # ================================================================== conversation
+    async def receive_message(self, message: CustomerMessage, *, now: datetime | None = None) -> MessageResult:
+        """A customer's further message: threaded into its ticket (reference, thread key, recent open ticket),
+        reopening one that ended within the window; otherwise a new ticket (linked to an old one, or flagged
+        when the message names another customer's ticket) — never lost. Exactly once per channel message."""
+        now = now or datetime.now(UTC)
+        message_id = domain.message_id_for(message.channel, message.channel_message_id)
+        done = await self.store.ticket_with_message(message_id)
+        if done is not None:  # a redelivery: finish an interrupted publish, change nothing
+            await self.outbox.flush(self.store.tickets, done.ticket_id)
+            return MessageResult(done, "duplicate", None, duplicate=True)
+        customer_id = await self._known_customer(message.customer)
+        reference = domain.reference_in(message)
+        keys = domain.message_thread_keys(message)
+        by_reference = await self.store.find_by_reference(reference) if reference else None
+        by_thread = await self.store.find_by_thread(keys) if keys else None
+        recent = (await self.store.recent_open(customer_id, message.channel.value,
+                                               [s.value for s in domain.OPEN_STATUSES], now - self.policy.reply_window)
+                  if customer_id else None)
+        # a redelivery after this message opened its own ticket (and died before noting it): never thread the
+        # message into the ticket it opened
+        own = domain.ticket_id_for(message.channel, message.channel_message_id)
+        by_reference, by_thread, recent = (None if t is not None and t.ticket_id == own else t
+                                           for t in (by_reference, by_thread, recent))
+        decision = domain.decide_thread(by_reference=by_reference, by_thread=by_thread, recent=recent,
+                                        customer_id=customer_id, now=now, reopen_window=self.policy.reopen_window,
+                                        reopen_enabled=self.policy.reopen_on_reply, reference=reference)
+        if decision.action in ("thread", "reopen") and decision.ticket is not None:
+            slot = {"reference": "by_reference", "thread": "by_thread", "recent": "recent"}[decision.threaded_by or "recent"]
+
+            def land(t: Ticket, at: datetime) -> domain.Change:
+                # decided again on the ticket as it is now (it may have been closed or reopened meanwhile)
+                fresh = domain.decide_thread(**{"by_reference": None, "by_thread": None, "recent": None, slot: t},
+                                             customer_id=customer_id, now=at, reopen_window=self.policy.reopen_window,
+                                             reopen_enabled=self.policy.reopen_on_reply, reference=reference)
+                if fresh.action not in ("thread", "reopen"):
+                    raise _Redirect(fresh)
+                return domain.customer_message(t, message, message_id=message_id, decision=fresh, now=at)
+
+            try:
+                ticket = await self._mutate(decision.ticket.ticket_id, f"customer:{message.channel.value}", True, land,
+                                            applied_event=message_id)
+            except _Redirect as redirect:
+                decision = redirect.decision
+            else:
+                assert ticket is not None
+                log.info("message %s threaded into ticket %s (%s)", message_id, ticket.ticket_no, decision.action)
+                return MessageResult(ticket, decision.action, decision.threaded_by, duplicate=False)
+        # a ticket of its own: submitted like a first contact, then annotated with why (once per message)
+        result = await self.submit(domain.submission_from_message(message), now=now)
+        flags = ["reference_of_another_customer"] if decision.action == "flagged" else []
+        linked = decision.ticket.ticket_id if decision.action == "new_linked" and decision.ticket else None
+
+        def annotate(t: Ticket, at: datetime) -> domain.Change:
+            updated = t.model_copy(update={"review_flags": list(dict.fromkeys([*t.review_flags, *flags])),
+                                           "linked_ticket_id": linked or t.linked_ticket_id, "updated_at": at})
+            entry = domain.timeline_entry("system", "threading", at, decision.reason,
+                                          data={"action": decision.action, "message_id": message_id,
+                                                "linked_ticket_id": linked, "flags": flags})
+            return domain.Change(updated, [], [entry], action="" if decision.action == "new" else "threading")
+
+        ticket = await self._mutate(result.ticket.ticket_id, "system", True, annotate, applied_event=message_id)
+        log.info("message %s opened ticket %s (%s)", message_id, result.ticket.ticket_no, decision.action)
+        return MessageResult(ticket or result.ticket, decision.action, None, duplicate=result.duplicate)
+
+    async def _known_customer(self, contact: CustomerContact) -> str | None:
+        """The customer a message's contact identifies, without creating one."""
+        keys = [domain.lookup_key(c, self.pepper) for c in domain.identity_claims(contact)]
+        if not keys:
+            return None
+        owners = await self.store.key_owners(keys)
+        return next((owners[k] for k in keys if k in owners), None)
+
     async def supply_from_channel(self, channel: str, channel_message_id: str, *, description: str,
                                   order_number: str | None, contact: CustomerContact) -> Ticket | None:
         """The channel system passes on what the customer supplied after a needs_info prompt."""
@@ -161,8 +263,24 @@ class IntakeService:
             t, by=by, now=now, text=text, visibility=visibility, contacted_customer=contacted_customer))
 
     async def respond(self, ticket_id: str, *, by: str, text: str, privileged: bool) -> Ticket | None:
-        return await self._mutate(ticket_id, by, privileged,
-                                  lambda t, now: domain.respond(t, by=by, now=now, text=text))
+        """An agent's answer to the customer: recorded (and ticket.responded published), then handed to the
+        notifier for the customer's channel — the e-mail thread, chat session or social thread the ticket
+        answers to (the channel system behind the notifier webhook delivers it)."""
+        ticket = await self._mutate(ticket_id, by, privileged,
+                                    lambda t, now: domain.respond(t, by=by, now=now, text=text))
+        if ticket is not None and self.notifier is not None:
+            try:
+                await self.notifier.send(Notification(
+                    kind="ticket.reply", channel=domain.REPLY_CHANNEL[ticket.channel], recipient=ticket.customer_id,
+                    subject=f"[{ticket.ticket_no}] {ticket.subject}".strip()[:200], body=text[:4000],
+                    ticket_id=ticket.ticket_id, correlation_id=ticket.correlation_id,
+                    data={"ticket_no": ticket.ticket_no, "channel": ticket.channel.value,
+                          "channel_message_id": ticket.channel_message_id, "thread_keys": ticket.thread_keys,
+                          "agent_id": by}))
+            except Exception as exc:  # the answer is recorded; the channel delivery is logged for a retry by hand
+                raise_if_cancelling(exc)
+                log.warning("the reply on ticket %s could not be handed to the notifier: %r", ticket.ticket_no, exc)
+        return ticket
 
     async def change_status(self, ticket_id: str, *, by: str, to: TicketStatus, reason: str,
                             privileged: bool) -> Ticket | None:

@@ -48,6 +48,9 @@ class IntakeStore:
         for name in ("status", "priority", "channel", "assignee_id", "customer_id"):
             await self.tickets.create_index([(name, ASCENDING), *newest], name=f"{name}_created")
         await self.tickets.create_index([("status", ASCENDING), ("resolved_at", ASCENDING)], name="status_resolved")
+        # conversations: a message's ticket by the channel's thread key, and "was this message applied?"
+        await self.tickets.create_index([("thread_keys", ASCENDING), *newest], name="thread_keys")
+        await self.tickets.create_index("applied_events", name="applied_events")
         await self.customers.create_index([("status", ASCENDING), ("last_contact_at", ASCENDING)], name="status_contact")
         await self.customers.create_index([("tier", ASCENDING), ("customer_no", ASCENDING)], name="tier_no")
         await self.customer_changes.create_index([("customer_id", ASCENDING), ("at", DESCENDING)], name="customer_at")
@@ -225,6 +228,34 @@ class IntakeStore:
             return None
         applied_events = doc.pop("applied_events", None) or []
         return from_doc(Ticket, doc), event_id is not None and event_id in applied_events
+
+    _BRIEF = {"timeline": 0, "outbox": 0, "applied_events": 0}
+
+    async def find_by_reference(self, reference: str) -> Ticket | None:
+        """The ticket a channel names: by ticket number (GD…) or intake's ticket id."""
+        doc = await self.tickets.find_one({"$or": [{"ticket_no": reference}, {"_id": reference}]}, self._BRIEF)
+        return from_doc(Ticket, doc) if doc else None
+
+    async def find_by_thread(self, keys: list[str]) -> Ticket | None:
+        """The newest ticket answering to one of the channel conversation keys."""
+        cursor = self.tickets.find({"thread_keys": {"$in": keys}}, self._BRIEF).sort(
+            [("created_at", DESCENDING), ("_id", DESCENDING)]).limit(1)
+        docs = [d async for d in cursor]
+        return from_doc(Ticket, docs[0]) if docs else None
+
+    async def recent_open(self, customer_id: str, channel: str, statuses: list[str], since: datetime) -> Ticket | None:
+        """The customer's most recently created ticket on the channel that is still open and was touched since
+        ``since`` (served by the customer_id_created index)."""
+        cursor = self.tickets.find({"customer_id": customer_id, "channel": channel, "status": {"$in": statuses},
+                                    "updated_at": {"$gte": since}}, self._BRIEF).sort(
+            [("created_at", DESCENDING), ("_id", DESCENDING)]).limit(1)
+        docs = [d async for d in cursor]
+        return from_doc(Ticket, docs[0]) if docs else None
+
+    async def ticket_with_message(self, message_id: str) -> Ticket | None:
+        """The ticket a customer message was already applied to (its id is in the applied list)."""
+        doc = await self.tickets.find_one({"applied_events": message_id}, self._BRIEF)
+        return from_doc(Ticket, doc) if doc else None
 
     async def ticket_exists(self, ticket_id: str) -> bool:
         return await self.tickets.find_one({"_id": ticket_id}, {"_id": 1}) is not None

@@ -261,3 +261,61 @@ def test_dormancy() -> None:
     half_year = timedelta(days=182)
     assert not domain.is_dormant(customer, NOW + half_year - timedelta(days=1), half_year)
     assert domain.is_dormant(customer, NOW + half_year, half_year)
+
+
+# ----------------------------------------------------------------------------- conversation threading
+from intake.domain import ThreadDecision, Ticket, decide_thread  # noqa: E402
+
+
+def _conv_ticket(customer_id: str, status: TicketStatus, ended: datetime | None = None) -> Ticket:
+    now = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
+    return Ticket(ticket_id=f"t-{customer_id}-{status.value}", ticket_no="GD20261206000001", correlation_id="c",
+                  channel=Channel.EMAIL, channel_message_id="m", customer_id=customer_id, customer_display="客户A",
+                  status=status, created_at=now - timedelta(days=30), updated_at=ended or now,
+                  resolved_at=ended if status == TicketStatus.RESOLVED else None,
+                  closed_at=ended if status == TicketStatus.CLOSED else None)
+
+
+NOW = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
+WINDOW = timedelta(days=14)
+
+
+def test_threading_prefers_the_reference_then_the_thread_then_the_recent_ticket() -> None:
+    ref, thr, rec = (_conv_ticket("c1", TicketStatus.IN_PROGRESS) for _ in range(3))
+    ref = ref.model_copy(update={"ticket_id": "ref"})
+    thr = thr.model_copy(update={"ticket_id": "thr"})
+    d = decide_thread(by_reference=ref, by_thread=thr, recent=rec, customer_id="c1", now=NOW, reopen_window=WINDOW)
+    assert (d.action, d.threaded_by, d.ticket.ticket_id) == ("thread", "reference", "ref")  # type: ignore[union-attr]
+    d = decide_thread(by_reference=None, by_thread=thr, recent=rec, customer_id="c1", now=NOW, reopen_window=WINDOW)
+    assert (d.action, d.threaded_by) == ("thread", "thread")
+    d = decide_thread(by_reference=None, by_thread=None, recent=rec, customer_id="c1", now=NOW, reopen_window=WINDOW)
+    assert (d.action, d.threaded_by) == ("thread", "recent")
+    assert decide_thread(by_reference=None, by_thread=None, recent=None, customer_id=None, now=NOW,
+                         reopen_window=WINDOW).action == "new"
+
+
+def test_an_ended_ticket_reopens_within_the_window_else_a_linked_one() -> None:
+    recent_end = _conv_ticket("c1", TicketStatus.CLOSED, ended=NOW - timedelta(days=3))
+    old_end = _conv_ticket("c1", TicketStatus.RESOLVED, ended=NOW - timedelta(days=30))
+    assert decide_thread(by_reference=recent_end, by_thread=None, recent=None, customer_id="c1", now=NOW,
+                         reopen_window=WINDOW).action == "reopen"
+    assert decide_thread(by_reference=recent_end, by_thread=None, recent=None, customer_id="c1", now=NOW,
+                         reopen_window=WINDOW, reopen_enabled=False).action == "new_linked"
+    d = decide_thread(by_reference=old_end, by_thread=None, recent=None, customer_id="c1", now=NOW, reopen_window=WINDOW)
+    assert d.action == "new_linked" and "past the reopen window" in d.reason
+
+
+@given(status=st.sampled_from(list(TicketStatus)), writer=st.sampled_from(["c2", None]),
+       how=st.sampled_from(["by_reference", "by_thread"]), days=st.integers(0, 60))
+def test_another_customers_ticket_is_never_threaded_by_reference(status: TicketStatus, writer: str | None, how: str,
+                                                                 days: int) -> None:
+    """Whatever its status and age, a ticket of customer c1 never takes a message that names it but comes from
+    someone else (a reference without any identity neither); only a channel thread key may carry an
+    unidentified writer."""
+    owned = _conv_ticket("c1", status, ended=NOW - timedelta(days=days))
+    d: ThreadDecision = decide_thread(**{"by_reference": None, "by_thread": None, "recent": None, how: owned},
+                                      customer_id=writer, now=NOW, reopen_window=WINDOW)
+    if how == "by_thread" and writer is None:
+        assert d.action in ("thread", "reopen", "new_linked")
+    else:
+        assert d.action == "flagged" and d.threaded_by is None

@@ -220,3 +220,35 @@ async def test_customer_updates_that_must_happen_once(real_db: Any) -> None:
     assert [a["action"] for a in await store.list_audit("t1", 10)] == ["a2", "a1", "a0"]
     assert await store.purge_before(T0 - timedelta(days=1, hours=12)) == 2  # days 2 and 3 of the change log
     assert len(await store.list_changes("cust1", 10)) == 2 and len(await store.list_audit("t1", 10)) == 3
+
+
+async def test_conversation_lookups(real_db: Any) -> None:
+    """A message's ticket by reference (number or id), by the channel's thread key (newest first; multikey
+    index), the customer's most recent open ticket on a channel within a window, and the ticket a message id
+    was applied to."""
+    store = IntakeStore(real_db)
+    await store.ensure_indexes()
+    assert {"thread_keys", "applied_events"} <= set(await store.tickets.index_information())
+    old = ticket(1, created_at=T0).model_copy(update={"thread_keys": ["online_chat:s1"], "channel": Channel.ONLINE_CHAT})
+    new = ticket(2, created_at=T0 + timedelta(hours=1)).model_copy(update={
+        "thread_keys": ["online_chat:s1", "online_chat:cm2"], "channel": Channel.ONLINE_CHAT})
+    closed = ticket(3, created_at=T0 + timedelta(hours=2), status=TicketStatus.CLOSED)
+    for t in (old, new, closed):
+        assert await store.insert_ticket(t, []) is not None
+    assert (await store.find_by_reference("GD20261125001")).ticket_id == "t001"  # type: ignore[union-attr]
+    assert (await store.find_by_reference("t002")).ticket_no == "GD20261125002"  # type: ignore[union-attr]
+    assert await store.find_by_reference("GD20990101001") is None
+    assert (await store.find_by_thread(["online_chat:s1"])).ticket_id == "t002"  # type: ignore[union-attr]
+    assert await store.find_by_thread(["email:nothing"]) is None
+    open_statuses = [s.value for s in domain.OPEN_STATUSES]
+    found = await store.recent_open("cust1", "online_chat", open_statuses, T0 - timedelta(days=1))
+    assert found is not None and found.ticket_id == "t002"
+    assert await store.recent_open("cust1", "web_form", open_statuses, T0 - timedelta(days=1)) is None  # t003 closed
+    assert await store.recent_open("cust1", "online_chat", open_statuses, T0 + timedelta(days=1)) is None  # too old
+    # a message applied through the compare-and-set is found by its id, exactly once even when racing
+    loaded = await store.load_for_change("t002", "m-abc")
+    assert loaded is not None and loaded[1] is False
+    results = await asyncio.gather(*(store.commit(loaded[0], loaded[0], [], [], applied_event="m-abc") for _ in range(4)))
+    assert sum(r is not None for r in results) == 1
+    assert (await store.ticket_with_message("m-abc")).ticket_id == "t002"  # type: ignore[union-attr]
+    assert await store.ticket_with_message("m-none") is None
