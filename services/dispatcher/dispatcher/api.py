@@ -175,6 +175,9 @@ class NotificationView(BaseModel):
     status: str
     created_at: datetime
     read_at: datetime | None = None
+    data: dict[str, Any] = Field(
+        default_factory=dict, description="Structured facts of the kind (ticket.customer_replied: ticket_no, "
+                                          "excerpt, channel, attachments, reply_count, threaded_by, unassigned).")
 
     @classmethod
     def of(cls, doc: dict[str, Any]) -> NotificationView:

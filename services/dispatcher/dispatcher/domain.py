@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -37,6 +38,7 @@ from contracts import (
     TicketAssigned,
     TicketAssignedPayload,
     TicketClassified,
+    TicketCustomerReplied,
     TicketEscalated,
     TicketTransferred,
     TicketTransferredPayload,
@@ -724,6 +726,7 @@ class Note(BaseModel):
     ticket_id: str | None = None
     correlation_id: str | None = None
     urgent: bool = False
+    data: dict[str, Any] = Field(default_factory=dict, description="Structured facts (inbox, gateways).")
 
 
 def _fmt_seconds(seconds: int) -> str:
@@ -776,6 +779,48 @@ def notes_for_unacknowledged(event: AssignmentUnacknowledged, chain: Sequence[st
     notes.append(Note(kind="assignment.unacknowledged", recipient=p.agent_id, subject=subject, body=text,
                       ticket_id=p.ticket_id, correlation_id=event.correlation_id))
     return notes
+
+
+def reply_target(a: Assignment | None, event_assignee_id: str | None) -> tuple[str | None, Team | None]:
+    """Who should read a customer's further message: ``(agent, team)`` — the agent to tell, else (agent
+    None) the team whose supervisors watch its unassigned work. The dispatcher's own record beats the
+    ``assignee_id`` the event carries (intake learns assignments from us, so it may lag behind):
+
+    * assigned here → its agent;
+    * waiting here (routing / queued: a transfer to a team put it back) → nobody holds it: the team;
+    * finished here (resolved / closed; a reopening may be on its way) → the agent who last held it —
+      the one a reopening goes back to first — else the event's assignee, else the team;
+    * unknown here (never classified) → the event's assignee, else nobody.
+    """
+    if a is None:
+        return event_assignee_id, None
+    if a.status == AssignmentStatus.ASSIGNED and a.agent_id:
+        return a.agent_id, a.team
+    if a.status in OPEN_STATUSES:
+        return None, a.team
+    return a.agent_id or event_assignee_id, a.team
+
+
+def notes_for_customer_reply(
+    event: TicketCustomerReplied, recipients: Sequence[str], *, unassigned: bool
+) -> list[Note]:
+    """The customer wrote again: the assignee (or, for an unassigned ticket, the team's supervisors) is
+    told with the redacted excerpt; ``data`` lets the console word it in the reader's language."""
+    p = event.payload
+    excerpt = p.excerpt.strip()
+    body = excerpt or "（无文字内容）"
+    if p.attachments:
+        body += f" [附件 {p.attachments} 个]"
+    if p.threaded_by == "reopened":
+        body = "（客户消息重开了工单）" + body
+    subject = f"工单 {p.ticket_no} 客户回复" + ("（未分配）" if unassigned else "")
+    data = {"ticket_no": p.ticket_no, "excerpt": excerpt, "channel": p.channel.value,
+            "attachments": p.attachments, "reply_count": p.reply_count, "threaded_by": p.threaded_by,
+            "status": p.status.value, "replied_at": p.replied_at.isoformat(), "message_id": p.message_id,
+            "unassigned": unassigned}
+    return [Note(kind="ticket.customer_replied", recipient=r, subject=subject, body=body,
+                 ticket_id=p.ticket_id, correlation_id=event.correlation_id, data=data)
+            for r in dict.fromkeys(recipients)]
 
 
 def retry_delay(attempts: int, base_seconds: float, cap_seconds: float = 3600.0) -> timedelta:

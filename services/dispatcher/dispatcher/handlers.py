@@ -1,21 +1,23 @@
 """Dispatcher's broker side. Event → handler table:
 
-| queue                                  | message                    | handler            |
-|----------------------------------------|----------------------------|--------------------|
-| dispatcher.ticket.classified           | ticket.classified          | on_classified      |
-| dispatcher.ticket.resolved             | ticket.resolved            | on_resolved        |
-| dispatcher.ticket.closed               | ticket.closed              | on_closed          |
-| dispatcher.ticket.reopened             | ticket.reopened            | on_reopened        |
-| dispatcher.assignment.unacknowledged   | assignment.unacknowledged  | on_unacknowledged  |
-| dispatcher.sla.warning                 | sla.warning                | on_sla_warning     |
-| dispatcher.sla.breached                | sla.breached               | on_sla_breached    |
-| dispatcher.ticket.escalated            | ticket.escalated           | on_escalated       |
+| queue                                  | message                    | handler             |
+|----------------------------------------|----------------------------|---------------------|
+| dispatcher.ticket.classified           | ticket.classified          | on_classified       |
+| dispatcher.ticket.resolved             | ticket.resolved            | on_resolved         |
+| dispatcher.ticket.closed               | ticket.closed              | on_closed           |
+| dispatcher.ticket.reopened             | ticket.reopened            | on_reopened         |
+| dispatcher.assignment.unacknowledged   | assignment.unacknowledged  | on_unacknowledged   |
+| dispatcher.sla.warning                 | sla.warning                | on_sla_warning      |
+| dispatcher.sla.breached                | sla.breached               | on_sla_breached     |
+| dispatcher.ticket.escalated            | ticket.escalated           | on_escalated        |
+| dispatcher.ticket.customer_replied     | ticket.customer_replied    | on_customer_replied |
 
 Publishes: ticket.assigned, ticket.acknowledged, ticket.transferred (through the outbox of the
 ``assignments`` document). Each handler returns only after its write; FastStream then acks. Duplicates
 are no-ops: a ticket is claimed once (``_id`` = ticket id), a slot is given back only while the ticket
 still holds it, moves are compare-and-set on (agent, assigned_at), and notifications are keyed by the
-source event id.
+source event id (a customer reply tells the assignee by the dispatcher's own record, or the team's
+supervisors when nobody holds the ticket).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from contracts import (
     TicketAssigned,
     TicketClassified,
     TicketClosed,
+    TicketCustomerReplied,
     TicketEscalated,
     TicketReopened,
     TicketResolved,
@@ -82,3 +85,8 @@ def register(bus: EventBus, service: DispatcherService) -> None:
     @bus.subscribe_events(TicketEscalated, description="Notify the named staff and the supervisor chain.")
     async def on_escalated(event: TicketEscalated) -> None:
         await service.on_escalated(event)
+
+    @bus.subscribe_events(TicketCustomerReplied,
+                          description="Tell the assignee (else the team's supervisors): the customer wrote.")
+    async def on_customer_replied(event: TicketCustomerReplied) -> None:
+        await service.on_customer_replied(event)

@@ -28,6 +28,7 @@ from contracts import (
     SlaBreached,
     SlaWarning,
     TicketClassified,
+    TicketCustomerReplied,
     TicketEscalated,
     TicketReopened,
 )
@@ -73,7 +74,8 @@ class Policy:
     reassign_unacknowledged: bool = True
     external_channel: str = "im"
     external_kinds: frozenset[str] = frozenset(
-        {"sla.breached", "ticket.escalated", "assignment.unacknowledged", "collaboration.requested"}
+        {"sla.breached", "ticket.escalated", "assignment.unacknowledged", "collaboration.requested",
+         "ticket.customer_replied"}
     )
     delivery_attempts: int = 6
     delivery_backoff_seconds: float = 5.0
@@ -472,6 +474,27 @@ class DispatcherService:
         chain = await self._chain(agent, a.team if a else None)
         await self.notify(domain.notes_for_escalation(event, agent, chain), str(event.event_id))
 
+    # ------------------------------------------------------------------ the customer wrote again
+    async def on_customer_replied(self, event: TicketCustomerReplied) -> list[str]:
+        """Tell whoever should answer: the ticket's agent by the dispatcher's own record (the event's
+        ``assignee_id`` only when the ticket is unknown here or finished without one), else the
+        supervisors of the team whose queue holds it. In-app plus the external channel; the ids derive
+        from the event id, so a redelivery adds nothing. Returns the recipients."""
+        p = event.payload
+        a = await self.store.get(p.ticket_id)
+        agent, team = domain.reply_target(a, p.assignee_id)
+        if agent and p.assignee_id and agent != p.assignee_id:
+            log.info("ticket %s: customer reply goes to %s (our assignment), not %s (the event's)",
+                     p.ticket_no, agent, p.assignee_id)
+        recipients = [agent] if agent else (await self._chain(None, team) if team else [])
+        if not recipients:
+            log.warning("ticket %s: the customer wrote again (%s, %s) but nobody holds the ticket and no "
+                        "supervisor can be told", p.ticket_no, p.channel.value, p.message_id)
+            return []
+        await self.notify(domain.notes_for_customer_reply(event, recipients, unassigned=agent is None),
+                          str(event.event_id))
+        return recipients
+
     # ------------------------------------------------------------------ reopened
     async def on_reopened(self, event: TicketReopened) -> Assignment | None:
         """Back to work: to the previous agent when they are on duty with room, else routed afresh."""
@@ -541,7 +564,7 @@ class DispatcherService:
         for note in notes:
             base = {"kind": note.kind, "recipient": note.recipient, "subject": note.subject[:200],
                     "body": note.body[:4000], "ticket_id": note.ticket_id, "correlation_id": note.correlation_id,
-                    "created_at": now, "source": source_id}
+                    "created_at": now, "source": source_id, "data": note.data}
             added += await self.store.insert_notification(
                 {**base, "_id": f"{source_id}:{note.recipient}:in_app", "channel": "in_app", "status": "delivered",
                  "read_at": None, "attempts": 0})
@@ -563,7 +586,8 @@ class DispatcherService:
                 break
             note = Notification(kind=doc["kind"], channel=doc["channel"], recipient=doc["recipient"],
                                 subject=doc["subject"], body=doc["body"], ticket_id=doc.get("ticket_id"),
-                                correlation_id=doc.get("correlation_id"), data={"notification_id": doc["_id"]})
+                                correlation_id=doc.get("correlation_id"),
+                                data={**(doc.get("data") or {}), "notification_id": doc["_id"]})
             try:
                 await self.notifier.send(note)
             except Exception as exc:  # any gateway failure is retried later

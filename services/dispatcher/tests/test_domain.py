@@ -443,3 +443,38 @@ def test_my_queue_orders_by_sla_due_then_priority() -> None:
     b = _assigned().model_copy(update={"ticket_id": "b", "priority_rank": 4, "sla_due_at": NOW + timedelta(hours=2)})
     c = _assigned().model_copy(update={"ticket_id": "c", "priority_rank": 3, "sla_due_at": NOW + timedelta(hours=1)})
     assert [x.ticket_id for x in sorted([a, b, c], key=domain.my_queue_key)] == ["c", "b", "a"]
+
+
+# ----------------------------------------------------------------------------- customer replies
+def test_a_customer_reply_goes_to_our_assignee_else_the_team() -> None:
+    assigned = _assigned("A1")  # team specialist (after-sales / logistics)
+    assert domain.reply_target(assigned, "B2") == ("A1", Team.SPECIALIST)  # our record beats the event
+    assert domain.reply_target(_assignment(status=AssignmentStatus.QUEUED), "B2") == (None, Team.SPECIALIST)
+    assert domain.reply_target(_assignment(), None) == (None, Team.SPECIALIST)  # still routing
+    released = assigned.model_copy(update={"status": AssignmentStatus.RELEASED})
+    assert domain.reply_target(released, "B2") == ("A1", Team.SPECIALIST)  # the agent a reopening goes back to
+    never_routed = domain.finished_unrouted("t1", "GD20261125001", "t1", "ticket.closed", NOW)
+    assert domain.reply_target(never_routed, "B2") == ("B2", None)
+    assert domain.reply_target(never_routed, None) == (None, None)
+    assert domain.reply_target(None, "B2") == ("B2", None) and domain.reply_target(None, None) == (None, None)
+
+
+def test_customer_reply_notes_carry_the_excerpt_and_facts() -> None:
+    from contracts import TicketCustomerReplied, TicketCustomerRepliedPayload, TicketStatus
+
+    event = TicketCustomerReplied.new(
+        TicketCustomerRepliedPayload(ticket_id="t1", ticket_no="GD20261125001", message_id="m1", channel=Channel.SOCIAL,
+                                     channel_message_id="wx-1", threaded_by="recent", excerpt="  还没收到退款  ",
+                                     attachments=2, status=TicketStatus.IN_PROGRESS, assignee_id="A1", reply_count=3,
+                                     replied_at=NOW),
+        correlation_id="t1", producer="intake")
+    [note] = domain.notes_for_customer_reply(event, ["A1", "A1"], unassigned=False)
+    assert (note.kind, note.recipient, note.ticket_id, note.correlation_id) == ("ticket.customer_replied", "A1", "t1", "t1")
+    assert note.subject == "工单 GD20261125001 客户回复" and note.body == "还没收到退款 [附件 2 个]"
+    assert note.data == {"ticket_no": "GD20261125001", "excerpt": "还没收到退款", "channel": "social", "attachments": 2,
+                         "reply_count": 3, "threaded_by": "recent", "status": "in_progress",
+                         "replied_at": NOW.isoformat(), "message_id": "m1", "unassigned": False}
+    silent = event.model_copy(update={"payload": event.payload.model_copy(update={"excerpt": "", "attachments": 0})})
+    notes = domain.notes_for_customer_reply(silent, ["S1", "S2"], unassigned=True)
+    assert [n.recipient for n in notes] == ["S1", "S2"] and notes[0].body == "（无文字内容）"
+    assert notes[0].subject.endswith("（未分配）")

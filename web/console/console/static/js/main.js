@@ -4,7 +4,7 @@ import { lang, setLang, t, translateStatic, label } from "./i18n.js";
 import * as session from "./session.js";
 import { h, mount, setTimeZone, toast } from "./ui.js";
 import { loginView, passwordView } from "./views/auth.js";
-import { queueView, notificationsView, collaborationView } from "./views/agent.js";
+import { queueView, notificationsView, collaborationView, notificationSubject } from "./views/agent.js";
 import { ticketView } from "./views/ticket.js";
 import { teamView, waitingView, overdueView, dashboardView } from "./views/supervisor.js";
 import { staffView, slaView, rulesView } from "./views/admin.js";
@@ -122,7 +122,7 @@ async function pollUnread() {
     badge.hidden = inbox.unread === 0;
     if (lastUnread !== null && inbox.unread > lastUnread && inbox.items.length) {
       // the pop-up reminder of seed 004 (超时提醒弹窗)
-      toast(t("notif.new", { s: inbox.items[0].subject }), inbox.items[0].kind.includes("breach") ? "bad" : "alert");
+      toast(t("notif.new", { s: notificationSubject(inbox.items[0]) }), inbox.items[0].kind.includes("breach") ? "bad" : "alert");
     }
     lastUnread = inbox.unread;
   } catch {

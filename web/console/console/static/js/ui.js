@@ -1,6 +1,6 @@
 // Small DOM helpers. Every text goes in through textContent (never innerHTML), so ticket contents
 // cannot inject markup.
-import { t, lang } from "./i18n.js";
+import { t, lang, label } from "./i18n.js";
 import { ApiFailure } from "./api.js";
 
 export function h(tag, attrs = {}, ...children) {
@@ -73,6 +73,12 @@ export function slaState(clock, now = Date.now()) {
   const level = left < 0 ? "breached" : warnAt !== null && now >= warnAt ? "warning" : "ok";
   const text = `${t(`sla.${next.name}`)} · ${left < 0 ? t("sla.over", { t: duration(left) }) : t("sla.left", { t: duration(left) })}`;
   return { level, text, due: next.due };
+}
+
+/** A channel with its icon (the icons are CSS images: they need no emoji font on the desk). */
+export function channelBadge(channel) {
+  if (!channel) return null;
+  return h("span", { class: `ch ch-${channel}`, title: label("channel", channel) }, label("channel", channel));
 }
 
 export function tag(text, cls = "") {

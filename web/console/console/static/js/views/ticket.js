@@ -1,9 +1,10 @@
-// Ticket detail: customer (masked unless the role may see more), classification and why, assignment,
-// SLA clock, timeline of events and notes, and the actions the caller's role allows.
+// Ticket detail: the conversation (opening message, customer messages, answers, internal notes, with the
+// status/assignment events in between) and the reply box, customer (masked unless the role may see more),
+// classification and why, assignment, SLA clock, and the actions the caller's role allows.
 import { api } from "../api.js";
 import { t, label, options } from "../i18n.js";
 import * as session from "../session.js";
-import { h, mount, tag, when, duration, slaState, form, field, select, toast, errorText } from "../ui.js";
+import { h, mount, tag, when, duration, slaState, form, field, select, toast, errorText, channelBadge } from "../ui.js";
 import { slaCell } from "./agent.js";
 
 const enc = encodeURIComponent;
@@ -31,11 +32,97 @@ function clockPanel(clock) {
   ]);
 }
 
-function timelineList(entries) {
-  if (!entries.length) return h("p", { class: "muted" }, t("none"));
-  return h("ol", { class: "timeline", id: "timeline" }, entries.slice().reverse().map((e) => h("li", { class: `kind-${e.kind}` },
-    h("div", { class: "when" }, `${when(e.at)} · ${e.actor} · ${label("entry", e.kind)}${e.to_status ? ` → ${label("status", e.to_status)}` : ""}${e.visibility === "customer" ? ` · ${t("act.customer_visible")}` : ""}`),
-    e.text ? h("div", { class: "text" }, e.text) : null)));
+function eventLine(e) {
+  return [h("div", { class: "when" }, `${when(e.at)} · ${e.actor} · ${label("entry", e.kind)}${e.to_status ? ` → ${label("status", e.to_status)}` : ""}${e.visibility === "customer" ? ` · ${t("act.customer_visible")}` : ""}`),
+    e.text ? h("div", { class: "text" }, e.text) : null];
+}
+
+/** The ticket's conversation: entries a person wrote to or about the customer. */
+const SPOKEN = new Set(["customer_message", "reply", "contacted_customer", "note"]);
+
+function size(bytes) {
+  if (!Number.isFinite(bytes)) return "";
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(bytes < 10240 ? 1 : 0)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function attachmentList(files) {
+  if (!files?.length) return null;
+  return h("div", { class: "attachments" }, h("span", { class: "muted small" }, `${t("conv.attachments")} (${files.length})`),
+    h("ul", {}, files.map((f) => {
+      const name = f.name || f.url || "—";
+      // only web links are clickable (a customer's attachment never runs script in the console)
+      const link = /^https?:\/\//i.test(f.url ?? "") ? h("a", { href: f.url, target: "_blank", rel: "noopener noreferrer" }, name) : name;
+      return h("li", {}, link, f.size_bytes ? h("span", { class: "muted small" }, ` · ${size(f.size_bytes)}`) : null,
+        f.content_type ? h("span", { class: "muted small" }, ` · ${f.content_type}`) : null);
+    })));
+}
+
+/** The opening message's files: the ticket's attachments minus those a result added later. */
+function openingFiles(ticket, entries) {
+  const later = new Set(entries.filter((e) => e.kind === "result").flatMap((e) => e.data?.attachments ?? [])
+    .map((f) => `${f.name}|${f.url}`));
+  return (ticket.attachments ?? []).filter((f) => !later.has(`${f.name}|${f.url}`));
+}
+
+/** How intake threaded a message into this ticket (an unknown way shows as it is). */
+function threadedBy(how) {
+  const key = `conv.threaded.${how}`;
+  const text = t(key);
+  return text === key ? how : text;
+}
+
+function who(actor, assignment) {
+  if (assignment?.agent_id && actor === assignment.agent_id && assignment.agent_name) return `${assignment.agent_name} (${actor})`;
+  return actor;
+}
+
+function bubble(side, head, body, { internal = false, cls = "" } = {}) {
+  return h("li", { class: `msg ${side}${internal ? " internal" : ""} ${cls}`.trim() },
+    h("div", { class: "bubble" }, h("div", { class: "head" }, head), body));
+}
+
+/**
+ * One chronological thread: the opening message (the ticket's subject and description), the customer's
+ * further messages and the agents' answers as chat bubbles (customer left, staff right; internal notes
+ * marked as internal), and every other timeline entry — status, assignment, result … — as a compact
+ * line in between, so nothing of the old timeline is lost.
+ */
+function threadList(ticket, entries, assignment) {
+  const items = [{ at: ticket.created_at, order: 0, opening: true }, ...entries.map((e, i) => ({ ...e, order: i + 1 }))];
+  items.sort((a, b) => (Date.parse(a.at) - Date.parse(b.at)) || a.order - b.order);
+  return h("ol", { class: "thread", id: "timeline" }, items.map((e) => {
+    if (e.opening) {
+      return bubble("customer", [channelBadge(ticket.channel), h("strong", {}, t("conv.customer")),
+        h("span", {}, ticket.customer_display ?? ""), h("span", { class: "muted" }, `${t("conv.opening")} · ${when(ticket.created_at)}`)],
+      [ticket.subject ? h("div", { class: "subject" }, ticket.subject) : null, h("div", { class: "text" }, ticket.description || t("conv.no_text")),
+        attachmentList(openingFiles(ticket, entries))], { cls: "opening" });
+    }
+    if (e.kind === "customer_message") {
+      const d = e.data ?? {};
+      const channel = d.channel ?? (e.actor?.startsWith("customer:") ? e.actor.slice(9) : null);
+      return bubble("customer", [channelBadge(channel), h("strong", {}, t("conv.customer")),
+        h("span", { class: "muted" }, when(e.at)),
+        d.threaded_by ? h("span", { class: "muted small" }, `· ${threadedBy(d.threaded_by)}`) : null],
+      [h("div", { class: "text" }, e.text || t("conv.no_text")), attachmentList(d.attachments)]);
+    }
+    if (SPOKEN.has(e.kind)) {
+      const internal = e.visibility !== "customer";
+      return bubble("agent", [h("strong", {}, who(e.actor, assignment)), h("span", {}, label("entry", e.kind)),
+        h("span", { class: "muted" }, when(e.at)), internal ? h("span", { class: "tag internal" }, t("conv.internal")) : null],
+      [h("div", { class: "text" }, e.text), attachmentList(e.data?.attachments)], { internal, cls: `kind-${e.kind}` });
+    }
+    return h("li", { class: `event kind-${e.kind}` }, eventLine(e));
+  }));
+}
+
+/** The marker next to the reply box: since when the customer waits for an answer. */
+export function awaitingNotice(since) {
+  if (!since) return null;
+  const waited = (Date.now() - Date.parse(since)) / 1000;
+  return h("div", { class: "notice warn awaiting", id: "awaiting", role: "status" },
+    h("strong", {}, t("conv.awaiting", { t: when(since) })), h("span", {}, ` · ${t("conv.waited", { d: duration(waited) })}`));
 }
 
 export async function ticketView(root, ctx) {
@@ -71,6 +158,14 @@ export async function ticketView(root, ctx) {
     } }, t("act.ack")));
   }
   const active = !["resolved", "closed"].includes(ticket.status);
+  const awaiting = ticket.awaiting_reply_since ?? null;
+  // the answer box sits under the conversation; a customer who wrote on a resolved ticket may be answered too
+  const replyBox = worker && (active || (awaiting && ticket.status !== "closed"))
+    ? h("div", { class: "reply-box", id: "act-reply" }, h("h3", {}, t("act.reply")), awaitingNotice(awaiting),
+      form(h("textarea", { name: "text", required: true, maxlength: 5000, placeholder: t("conv.reply_ph"), "aria-label": t("act.reply") }),
+        async (v) => { await post("intake", `tickets/${enc(id)}/responses`, { text: v.text }); reload(); },
+        { id: "reply-form", submitLabel: t("conv.send") }))
+    : awaitingNotice(awaiting);
   if (worker && active) {
     actions.push(action(t("act.note"), form([
       field(t("act.note_text"), h("textarea", { name: "text", required: true, maxlength: 5000, placeholder: t("act.note_ph") })),
@@ -81,8 +176,6 @@ export async function ticketView(root, ctx) {
         visibility: v.customer_visible ? "customer" : "internal" });
       reload();
     }, { id: "note-form" }), { id: "act-note" }));
-    actions.push(action(t("act.reply"), form(field(t("act.reply"), h("textarea", { name: "text", required: true, maxlength: 5000 })),
-      async (v) => { await post("intake", `tickets/${enc(id)}/responses`, { text: v.text }); reload(); }, { id: "reply-form" }), { id: "act-reply" }));
     actions.push(action(t("act.status"), form(h("div", { class: "row" },
       field(t("act.status_to"), select("status", ["in_progress", "pending_customer"], (s) => label("status", s))),
       field(t("act.reason"), h("input", { name: "reason", maxlength: 1000 }))),
@@ -163,16 +256,20 @@ export async function ticketView(root, ctx) {
   mount(root,
     h("div", { class: "toolbar" }, h("a", { href: "#/queue" }, `← ${t("back")}`),
       h("h1", {}, t("ticket.title", { no: ticket.ticket_no })), tag(ticket.priority ?? "—", ticket.priority),
-      tag(label("status", ticket.status)), h("span", { class: "spacer" }), clock ? slaCell(clock) : null),
+      tag(label("status", ticket.status)), awaiting ? tag(t("queue.awaiting"), "awaiting") : null,
+      h("span", { class: "spacer" }), clock ? slaCell(clock) : null),
     h("div", { class: "grid2" },
       h("div", {},
-        h("section", { class: "panel" }, h("h2", {}, ticket.subject || t("ticket.description")),
-          h("p", { class: "text" }, ticket.description),
-          facts([[t("col.channel"), label("channel", ticket.channel)], [t("ticket.order"), ticket.order_number],
+        h("section", { class: "panel", id: "conversation" },
+          h("div", { class: "toolbar" }, h("h2", {}, ticket.subject || t("ticket.description")), h("span", { class: "spacer" }),
+            ticket.customer_messages ? h("span", { class: "muted small" }, t("conv.count", { n: ticket.customer_messages })) : null),
+          facts([[t("col.channel"), channelBadge(ticket.channel)], [t("ticket.order"), ticket.order_number],
             [t("ticket.created"), when(ticket.created_at)],
-            ticket.resolution_summary ? [t("ticket.result"), ticket.resolution_summary] : null])),
-        actions.length ? h("section", { class: "panel" }, h("h2", {}, t("actions")), h("div", { class: "actions", id: "actions" }, actions)) : null,
-        h("section", { class: "panel" }, h("h2", {}, t("ticket.timeline")), timelineList(timeline ?? []))),
+            ticket.resolution_summary ? [t("ticket.result"), ticket.resolution_summary] : null]),
+          h("h3", {}, t("conv.title")),
+          threadList(ticket, timeline ?? [], assignment),
+          replyBox),
+        actions.length ? h("section", { class: "panel" }, h("h2", {}, t("actions")), h("div", { class: "actions", id: "actions" }, actions)) : null),
       h("div", {},
         h("section", { class: "panel", id: "customer" }, h("h2", {}, t("ticket.customer")),
           facts([[t("staff.name"), customer?.name ?? ticket.customer_display], ["☎", customer?.phone], ["✉", customer?.email],
