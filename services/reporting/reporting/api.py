@@ -15,7 +15,7 @@ from pydantic import BaseModel, BeforeValidator, Field
 from servicekit import Admin, ApiError, Supervisor
 
 from . import kpi
-from .domain import DailyReport, TicketFact, report_csv
+from .domain import ConversationKpis, DailyReport, TicketFact, report_csv
 from .service import ReportingService
 
 MAX_RANGE_DAYS = 400
@@ -96,6 +96,8 @@ class HighFrequency(BaseModel):
 class LiveDashboard(BaseModel):
     today: date
     kpis: kpi.Kpis
+    conversation: ConversationKpis = Field(description="Today's conversation figures.")
+    conversation_30d: ConversationKpis = Field(description="The last 30 days' conversation figures.")
     sla_by_channel: list[kpi.RateRow]
     sla_by_priority: list[kpi.RateRow]
     backlog_by_priority: dict[str, int]
@@ -114,7 +116,9 @@ def build_router(service: ReportingService) -> APIRouter:
     @router.get("/reports/daily", response_model=DailyReport, tags=["reports"])
     async def daily_report(_: Supervisor, day: Day = None) -> DailyReport:
         """客服工作日报: created / resolved / closed / reopened on the day, and the day's new tickets by
-        category, channel, priority and current status."""
+        category, channel, priority and current status; the day's conversation figures (customer replies,
+        agent answers, back-and-forths, replies per new ticket, back-and-forth per resolved ticket,
+        next-response targets met / breached and compliance)."""
         return await service.daily_report(day)
 
     @router.get(
@@ -154,7 +158,10 @@ def build_router(service: ReportingService) -> APIRouter:
         """KPIs of ``[start, end]`` (default: the last 30 days) with a series per day/week/month: volumes,
         backlog, first-response and resolution times (avg, median), resolution rate, first-contact
         resolution, SLA compliance per channel and priority, resolution-time histogram per priority,
-        top overdue reasons, categories and keywords, CSAT. Optional filter: one of team, channel, agent."""
+        top overdue reasons, categories and keywords, CSAT; beside the totals (and in each series row) the
+        conversation figures: customer replies, agent answers, back-and-forths, replies per ticket,
+        back-and-forth per resolved ticket, next-response compliance. Optional filter: one of team,
+        channel, agent."""
         return await kpis(start, end, granularity, team, channel, agent, top)
 
     @router.get("/reports/kpis.csv", tags=["reports"], response_class=Response,
@@ -186,7 +193,8 @@ def build_router(service: ReportingService) -> APIRouter:
     @router.get("/reports/agents", response_model=list[kpi.AgentRow], tags=["reports"])
     async def agents_report(_: Supervisor, start: OptDay = None, end: OptDay = None, team: Name = None) -> Any:
         """Per-agent comparison over ``[start, end]`` (default: the last 7 days): tickets handled, average
-        first response and resolution, CSAT, breached tickets; optionally one team's tickets only."""
+        first response and resolution, CSAT, breached tickets, replies per ticket, back-and-forth per
+        resolved ticket, next-response compliance; optionally one team's tickets only."""
         first, last = _range(service, start, end, 7)
         return await service.agent_report(first, last, team)
 
@@ -219,7 +227,8 @@ def build_router(service: ReportingService) -> APIRouter:
         month = await service.kpi_report(today - timedelta(days=29), today, "day", scope)
         day = await service.kpi_report(today, today, "day", scope)
         return LiveDashboard(
-            today=today, kpis=day.totals, sla_by_channel=day.sla_by_channel, sla_by_priority=day.sla_by_priority,
+            today=today, kpis=day.totals, conversation=day.conversation, conversation_30d=month.conversation,
+            sla_by_channel=day.sla_by_channel, sla_by_priority=day.sla_by_priority,
             backlog_by_priority=day.backlog_by_priority, created_by_channel=day.created_by_channel,
             agents=await service.agent_report(today, today, team), trend=month.series,
             resolution_histogram=month.resolution_histogram, top_categories=month.top_categories,

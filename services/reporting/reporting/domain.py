@@ -5,6 +5,11 @@ Reports follow seeds 000 (七 数据统计与分析: 每日客服工作日报) a
 business day, how many tickets came in, were resolved, closed and reopened, and how the day's new
 tickets split by category, channel, priority and current status.
 
+Tickets are conversations (issue 18): the fact keeps the times of the customer's further messages
+(``ticket.customer_replied``), of the agents' answers (every ``ticket.responded``) and the deadlines of
+breached next-response targets; :func:`conversation` derives the back-and-forths and the
+next-response targets met / breached from them (a pure function of the fact, so it is order-free too).
+
 How a fact stays right whatever the delivery order:
 * every field group that can be overwritten is *last-writer-wins* on a stamp ``occurred_at|event_id``
   (fixed-width, so string order is time order; the event id breaks ties), kept in ``stamps``;
@@ -18,7 +23,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,11 +40,13 @@ from contracts import (
     Module,
     Priority,
     SlaBreached,
+    SlaTarget,
     SurveyCompleted,
     TicketAssigned,
     TicketClassified,
     TicketClosed,
     TicketCreated,
+    TicketCustomerReplied,
     TicketEscalated,
     TicketReopened,
     TicketResolved,
@@ -112,6 +121,11 @@ class TicketFact(BaseModel):
     surveyed_at: datetime | None = None
     keywords: list[str] = Field(default_factory=list, description="Matched terms and tags of the classification.")
     overdue_reasons: list[str] = Field(default_factory=list, description="Reasons recorded for SLA overruns.")
+    customer_replies: list[datetime] = Field(
+        default_factory=list, description="Times of the customer's messages after the opening one (sorted).")
+    responses: list[datetime] = Field(default_factory=list, description="Times of the agents' answers (sorted).")
+    next_response_breaches: list[datetime] = Field(
+        default_factory=list, description="Deadlines of breached next-response targets (sorted).")
     stamps: dict[str, str] = Field(default_factory=dict, description="Last-writer-wins stamp per group.")
 
     @field_validator(
@@ -125,7 +139,8 @@ class TicketFact(BaseModel):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
-    @field_validator("resolutions", "reopens", "closes", mode="after")
+    @field_validator("resolutions", "reopens", "closes", "customer_replies", "responses", "next_response_breaches",
+                     mode="after")
     @classmethod
     def _utc_list(cls, values: list[datetime]) -> list[datetime]:
         return [v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC) for v in values]
@@ -211,7 +226,25 @@ def _assigned(u: FactUpdate, e: TicketAssigned, tz: str) -> None:
 
 
 def _responded(u: FactUpdate, e: TicketResponded, tz: str) -> None:
+    """Every answer is kept (the first one and the later ones, ``first_response`` true or false); the
+    earliest is the first response."""
     u.earliest("first_response_at", e.payload.responded_at)
+    u.add_item("responses", stored_time(e.payload.responded_at))
+
+
+def stored_time(at: datetime) -> datetime:
+    """``at`` as MongoDB keeps it (milliseconds): a time compared with stored ones for set semantics must
+    be cut the same way, or a second event for the same message would not find its twin."""
+    return at.replace(microsecond=at.microsecond - at.microsecond % 1000)
+
+
+def _customer_replied(u: FactUpdate, e: TicketCustomerReplied, tz: str) -> None:
+    """A further customer message: its time joins the conversation; the status after it is the latest
+    news about the status; its assignee only fills a gap (assignments and transfers decide the agent)."""
+    p = e.payload
+    u.fill(channel=p.channel, agent_id=p.assignee_id)
+    u.latest("status", status=p.status, status_at=e.occurred_at)
+    u.add_item("customer_replies", stored_time(p.replied_at))
 
 
 def _status_changed(u: FactUpdate, e: TicketStatusChanged, tz: str) -> None:
@@ -261,7 +294,11 @@ def _escalated(u: FactUpdate, e: TicketEscalated, tz: str) -> None:
 
 
 def _sla_breached(u: FactUpdate, e: SlaBreached, tz: str) -> None:
+    """Every breach counts for the ticket's SLA figures (whatever its target, as before); a
+    next-response breach also marks its target, by deadline (a repeat for the same deadline is one)."""
     u.increment("sla_breaches")
+    if e.payload.target == SlaTarget.NEXT_RESPONSE:
+        u.add_item("next_response_breaches", stored_time(e.payload.deadline))
 
 
 def _survey_completed(u: FactUpdate, e: SurveyCompleted, tz: str) -> None:
@@ -308,6 +345,7 @@ FACT_RULES: dict[str, Rule] = {
     TicketClassified.type_name(): _classified,
     TicketAssigned.type_name(): _assigned,
     TicketResponded.type_name(): _responded,
+    TicketCustomerReplied.type_name(): _customer_replied,
     TicketStatusChanged.type_name(): _status_changed,
     TicketResolved.type_name(): _resolved,
     TicketClosed.type_name(): _closed,
@@ -340,6 +378,151 @@ def fact_changes(fact: TicketFact, event: Event, tz: str) -> dict[str, Any]:
 def apply(fact: TicketFact, event: Event, tz: str) -> TicketFact:
     """The fact after ``event`` (pure; the store writes the same changes)."""
     return fact.model_copy(update=fact_changes(fact, event, tz))
+
+
+# ----------------------------------------------------------------------------- the conversation
+@dataclass
+class _Turn:
+    start: datetime
+    by_reply: bool
+    settled_at: datetime | None = None
+    answered: bool = False
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """The back-and-forth of one ticket, derived from its fact (:func:`conversation`)."""
+
+    exchanges: list[datetime] = field(default_factory=list)
+    """When each exchange was completed (the agent's answer)."""
+    next_met: list[datetime] = field(default_factory=list)
+    """Next-response targets met: when each was answered, without a breach."""
+    next_breached: list[datetime] = field(default_factory=list)
+    """Next-response targets breached: the (earliest) breached deadline of each."""
+    next_open: int = 0
+    """Next-response targets still owed (not answered, ended or breached)."""
+
+
+_OPENING, _REPLY, _ANSWER, _SETTLE = 0, 1, 2, 3
+
+
+def conversation(fact: TicketFact) -> Conversation:
+    """Walk the ticket's messages in time order. A *turn* starts with a customer message nobody has
+    answered yet (the opening message at creation, or a further message); more customer messages
+    before an answer belong to the same turn. The next agent answer completes the turn: one
+    back-and-forth (exchange). A resolution or closing ends a turn too, without an exchange.
+
+    A turn started by a further message is a *next-response target* (the opening turn is the
+    first-response target, reported as before). A next-response breach belongs to the latest turn
+    started at or before its deadline; the target is breached once however many breaches name it (the
+    SLA monitor restarts the clock at the newest message of a turn, so one turn can be breached twice).
+    A breach that falls on no such turn (the message's event not seen yet, or a target the SLA monitor
+    started where reporting sees none) still counts as one breached target, so no breach is lost. A
+    target answered without a breach is met; one ended by a resolution or closing before any answer
+    and not breached counts neither way (nothing is owed on a finished ticket, as the SLA monitor
+    stops it)."""
+    marks = sorted(
+        ([(fact.created_at, _OPENING)] if fact.created_at is not None else [])
+        + [(t, _REPLY) for t in fact.customer_replies]
+        + [(t, _ANSWER) for t in fact.responses]
+        + [(t, _SETTLE) for t in (*fact.resolutions, *fact.closes)]
+    )
+    turns: list[_Turn] = []
+    current: _Turn | None = None
+    for at, kind in marks:
+        if kind in (_OPENING, _REPLY):
+            if current is None:
+                current = _Turn(start=at, by_reply=kind == _REPLY)
+                turns.append(current)
+        elif current is not None:
+            current.settled_at, current.answered = at, kind == _ANSWER
+            current = None
+    starts = [t.start for t in turns]
+    breached: dict[int, datetime] = {}
+    unmatched: list[datetime] = []
+    for deadline in fact.next_response_breaches:  # sorted: the first one seen per turn is its earliest
+        i = bisect_right(starts, deadline) - 1
+        if i >= 0 and turns[i].by_reply:
+            breached.setdefault(i, deadline)
+        else:
+            unmatched.append(deadline)
+    targets = [(i, t) for i, t in enumerate(turns) if t.by_reply and i not in breached]
+    return Conversation(
+        exchanges=[t.settled_at for t in turns if t.answered and t.settled_at is not None],
+        next_met=[t.settled_at for _, t in targets if t.answered and t.settled_at is not None],
+        next_breached=sorted([*breached.values(), *unmatched]),
+        next_open=sum(1 for _, t in targets if t.settled_at is None),
+    )
+
+
+CONVERSATION_COUNTERS = (
+    "cust_replies", "agent_responses", "exchanges", "nr_met", "nr_breached", "cohort_replies", "res_exchanges",
+)
+"""Day counters of the conversation figures (:func:`conversation_counters`): customer replies, agent
+answers and exchanges on the day they happened; next-response targets met on the day of the answer,
+breached on the day of the deadline; the replies of the tickets created on the day (``cohort_replies``,
+over ``created``) and the exchanges of the tickets last resolved on the day (``res_exchanges``, over
+``rt_n``: the resolution-time count of :mod:`reporting.kpi`)."""
+CONVERSATION_BASES = ("created", "rt_n")
+"""The denominators the conversation figures share with the other KPIs."""
+
+
+def conversation_counters(fact: TicketFact, tz: str) -> dict[str, dict[str, float]]:
+    """Business day → conversation counters this ticket contributes to that day."""
+    days: dict[str, dict[str, float]] = {}
+
+    def add(at: datetime, name: str, value: float = 1) -> None:
+        bucket = days.setdefault(day_key(at, tz), {})
+        bucket[name] = bucket.get(name, 0) + value
+
+    conv = conversation(fact)
+    for name, times in (("cust_replies", fact.customer_replies), ("agent_responses", fact.responses),
+                        ("exchanges", conv.exchanges), ("nr_met", conv.next_met), ("nr_breached", conv.next_breached)):
+        for at in times:
+            add(at, name)
+    if fact.created_at is not None:
+        if fact.customer_replies:
+            add(fact.created_at, "cohort_replies", len(fact.customer_replies))
+        if fact.resolutions and conv.exchanges:
+            add(fact.resolutions[-1], "res_exchanges", len(conv.exchanges))
+    return days
+
+
+class ConversationKpis(BaseModel):
+    """Tickets as conversations (issue 18): volumes of the period, back-and-forth per ticket and the
+    next-response SLA."""
+
+    customer_replies: int = Field(0, description="Customer messages after the opening one, received in the period.")
+    agent_responses: int = Field(0, description="Agents' answers sent in the period.")
+    exchanges: int = Field(0, description="Back-and-forths completed in the period: a customer message (or several "
+                                          "in a row) answered by an agent.")
+    replies_per_ticket: float | None = Field(
+        None, description="The period's new tickets: their customer replies so far ÷ those tickets.")
+    exchanges_per_resolved: float | None = Field(
+        None, description="Tickets last resolved in the period: their back-and-forths ÷ those tickets.")
+    next_response_met: int = Field(0, description="Next-response targets answered in time in the period.")
+    next_response_breached: int = Field(0, description="Next-response targets whose deadline passed in the period.")
+    next_response_compliance: float | None = Field(
+        None, description="Next-response targets met ÷ (met + breached).")
+
+
+def conversation_kpis(counts: Mapping[str, float]) -> ConversationKpis:
+    """The conversation figures from summed day counters (one day, a period, a scope, an agent)."""
+    g = lambda k: counts.get(k, 0)  # noqa: E731
+    met, breached = g("nr_met"), g("nr_breached")
+    return ConversationKpis(
+        customer_replies=int(g("cust_replies")), agent_responses=int(g("agent_responses")),
+        exchanges=int(g("exchanges")),
+        replies_per_ticket=round(g("cohort_replies") / g("created"), 2) if g("created") else None,
+        exchanges_per_resolved=round(g("res_exchanges") / g("rt_n"), 2) if g("rt_n") else None,
+        next_response_met=int(met), next_response_breached=int(breached),
+        next_response_compliance=round(met / (met + breached), 4) if met + breached else None,
+    )
+
+
+def conversation_subset(counts: Mapping[str, float]) -> dict[str, float]:
+    """The counters :func:`conversation_kpis` reads, out of a whole cell."""
+    return {k: counts[k] for k in (*CONVERSATION_COUNTERS, *CONVERSATION_BASES) if counts.get(k)}
 
 
 # ----------------------------------------------------------------------------- the event log
@@ -397,6 +580,8 @@ class DayCounts(BaseModel):
     resolved: int = 0
     closed: int = 0
     reopened: int = 0
+    conversation: dict[str, float] = Field(
+        default_factory=dict, description="The day's conversation counters (:func:`conversation_subset`).")
 
 
 class DailyReport(BaseModel):
@@ -411,6 +596,10 @@ class DailyReport(BaseModel):
     by_channel: dict[str, int]
     by_priority: dict[str, int]
     by_status: dict[str, int] = Field(description="The day's new tickets by current status.")
+    conversation: ConversationKpis = Field(
+        default_factory=ConversationKpis,
+        description="Customer replies, agent answers and back-and-forths of the day, replies per new ticket, "
+                    "back-and-forth per ticket last resolved on the day, next-response targets met / breached.")
 
 
 def _zeros(keys: Iterable[str]) -> dict[str, int]:
@@ -443,6 +632,7 @@ def build_daily_report(counts: DayCounts) -> DailyReport:
         by_channel=breakdowns["channel"],
         by_priority=breakdowns["priority"],
         by_status=breakdowns["status"],
+        conversation=conversation_kpis(counts.conversation),
     )
 
 
@@ -450,26 +640,34 @@ def _value(v: Any) -> str | None:
     return None if v is None else getattr(v, "value", v)
 
 
-def day_counts(day: date, facts: Iterable[TicketFact]) -> DayCounts:
-    """The numbers of ``day`` from a list of facts (the store computes the same with an aggregate)."""
+def day_counts(day: date, facts: Iterable[TicketFact], tz: str) -> DayCounts:
+    """The numbers of ``day`` from a list of facts (the store computes the same with an aggregate, and
+    the conversation counters are the day's ``all`` cell)."""
     key = day.isoformat()
     groups: dict[tuple[str | None, ...], int] = {}
     resolved = closed = reopened = 0
+    conv: dict[str, float] = {}
     for fact in facts:
         if fact.day == key:
             combo = tuple(_value(getattr(fact, dim)) for dim in DIMENSIONS)
             groups[combo] = groups.get(combo, 0) + 1
+            conv["created"] = conv.get("created", 0) + 1
         resolved += key in fact.resolved_days
         closed += key in fact.closed_days
         reopened += key in fact.reopened_days
+        if fact.created_at is not None and fact.resolutions and day_key(fact.resolutions[-1], tz) == key:
+            conv["rt_n"] = conv.get("rt_n", 0) + 1
+        for name, value in conversation_counters(fact, tz).get(key, {}).items():
+            conv[name] = conv.get(name, 0) + value
     created = [
         CreatedGroup(**dict(zip(DIMENSIONS, combo, strict=True)), count=n) for combo, n in groups.items()
     ]
-    return DayCounts(day=day, created=created, resolved=resolved, closed=closed, reopened=reopened)
+    return DayCounts(day=day, created=created, resolved=resolved, closed=closed, reopened=reopened,
+                     conversation=conversation_subset(conv))
 
 
-def daily_report(day: date, facts: Iterable[TicketFact]) -> DailyReport:
-    return build_daily_report(day_counts(day, facts))
+def daily_report(day: date, facts: Iterable[TicketFact], tz: str) -> DailyReport:
+    return build_daily_report(day_counts(day, facts, tz))
 
 
 CSV_HEADER = ("day", "metric", "key", "count")
@@ -477,7 +675,8 @@ CSV_HEADER = ("day", "metric", "key", "count")
 
 def report_csv(report: DailyReport) -> str:
     """The report as long-format CSV (one number per row: ``day,metric,key,count``), which pivots
-    directly in a spreadsheet; totals have an empty key."""
+    directly in a spreadsheet; totals have an empty key. The conversation figures come last (their
+    ratios are decimals, empty when there is nothing to divide by)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
@@ -487,4 +686,6 @@ def report_csv(report: DailyReport) -> str:
     for metric in ("by_category", "by_channel", "by_priority", "by_status"):
         for key, count in getattr(report, metric).items():
             writer.writerow((day, metric, key, count))
+    for metric, value in report.conversation.model_dump().items():
+        writer.writerow((day, metric, "", "" if value is None else value))
     return out.getvalue()

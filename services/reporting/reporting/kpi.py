@@ -4,7 +4,8 @@ Seeds 000 (七 数据统计与分析), 002 and 004 (四 周期性报表) ask for
 reopened / backlog), first-response and resolution times (average and median), resolution rate,
 first-contact resolution, SLA compliance per channel and per priority, the resolution-time
 distribution per priority, a per-agent comparison, the top overdue reasons, the CSAT trend and the
-high-frequency issues.
+high-frequency issues. Issue 18 adds the conversation figures (:class:`~reporting.domain.ConversationKpis`:
+replies per ticket, back-and-forth per resolved ticket, next-response compliance), kept in the same cells.
 
 How the numbers stay cheap and right
 ------------------------------------
@@ -36,7 +37,15 @@ from pydantic import BaseModel, Field
 
 from contracts import Category, Channel, Priority, TicketStatus
 
-from .domain import UNCLASSIFIED, TicketFact, clean_key, day_key
+from .domain import (
+    UNCLASSIFIED,
+    ConversationKpis,
+    TicketFact,
+    clean_key,
+    conversation_counters,
+    conversation_kpis,
+    day_key,
+)
 
 Counts = dict[str, float]
 Cells = dict[str, Counts]
@@ -166,6 +175,9 @@ def ticket_counters(fact: TicketFact, tz: str) -> dict[str, Counts]:
         add(s, "csat_sum", fact.csat)
         if fact.satisfied:
             add(s, "csat_sat")
+    for day, counts in conversation_counters(fact, tz).items():
+        for name, value in counts.items():
+            add(day, name, value)
     return {d: {k: v for k, v in c.items() if v} for d, c in days.items() if any(c.values())}
 
 
@@ -266,6 +278,7 @@ class Kpis(BaseModel):
 class PeriodRow(BaseModel):
     period: date
     kpis: Kpis
+    conversation: ConversationKpis = Field(default_factory=ConversationKpis)
 
 
 class RateRow(BaseModel):
@@ -290,6 +303,9 @@ class AgentRow(BaseModel):
     csat_avg: float | None
     csat_responses: int
     breached_tickets: int
+    replies_per_ticket: float | None = Field(None, description="The agent's new tickets: customer replies per ticket.")
+    exchanges_per_resolved: float | None = Field(None, description="Back-and-forths per ticket the agent resolved.")
+    next_response_compliance: float | None = Field(None, description="Next-response targets met ÷ (met + breached).")
 
 
 class TopRow(BaseModel):
@@ -303,6 +319,10 @@ class KpiReport(BaseModel):
     granularity: Granularity
     scope: str
     totals: Kpis
+    conversation: ConversationKpis = Field(
+        default_factory=ConversationKpis,
+        description="Conversation figures of the whole period (the series has them per period). Beside the totals, "
+                    "not inside them, so the totals keep their shape for existing readers.")
     series: list[PeriodRow]
     created_by_channel: dict[str, int]
     created_by_priority: dict[str, int]
@@ -445,11 +465,15 @@ def build_report(
         p = period_start(day, granularity)
         periods.setdefault(p, []).append(cells.get(key, {}))
         period_backlog[p] = running.get(BACKLOG, 0)
-    series = [PeriodRow(period=p, kpis=kpis_of(sum_counts(rows), period_backlog[p])) for p, rows in periods.items()]
+    series = []
+    for p, rows in periods.items():
+        summed = sum_counts(rows)
+        series.append(PeriodRow(period=p, kpis=kpis_of(summed, period_backlog[p]),
+                                conversation=conversation_kpis(summed)))
     total = sum_counts(cells.get(d.isoformat(), {}) for d in days_between(start, end))
     return KpiReport(
         start=start, end=end, granularity=granularity, scope=scope,
-        totals=kpis_of(total, running.get(BACKLOG, 0)),
+        totals=kpis_of(total, running.get(BACKLOG, 0)), conversation=conversation_kpis(total),
         series=series,
         created_by_channel=_with_keys(_prefixed(total, "created:channel:"), CHANNEL_KEYS),
         created_by_priority=_with_keys(_prefixed(total, "created:priority:"), PRIORITY_KEYS),
@@ -469,12 +493,15 @@ def agent_rows(per_agent: Mapping[str, Counts]) -> list[AgentRow]:
     rows = []
     for agent, c in per_agent.items():
         g = lambda k, c=c: c.get(k, 0)  # noqa: E731
+        conv = conversation_kpis(c)
         rows.append(AgentRow(
             agent_id=agent, handled=int(g("rt_n")), created_assigned=int(g("created")),
             first_response_avg_min=_ratio(g("frt_sum"), 60 * g("frt_n"), 2),
             resolution_avg_min=_ratio(g("rt_sum"), 60 * g("rt_n"), 2),
             csat_avg=_ratio(g("csat_sum"), g("csat_n"), 2), csat_responses=int(g("csat_n")),
-            breached_tickets=int(g("breached")),
+            breached_tickets=int(g("breached")), replies_per_ticket=conv.replies_per_ticket,
+            exchanges_per_resolved=conv.exchanges_per_resolved,
+            next_response_compliance=conv.next_response_compliance,
         ))
     return sorted(rows, key=lambda r: (-r.handled, r.agent_id))
 
@@ -514,10 +541,10 @@ def detect_spikes(
 def report_rows(report: KpiReport) -> Iterator[tuple[str, str, str, Any]]:
     """Long-format rows ``period,metric,key,value`` (one number per row; pivots in a spreadsheet)."""
     whole = f"{report.start}..{report.end}"
-    for name, value in report.totals.model_dump().items():
+    for name, value in (report.totals.model_dump() | report.conversation.model_dump()).items():
         yield whole, name, "", "" if value is None else value
     for row in report.series:
-        for name, value in row.kpis.model_dump().items():
+        for name, value in (row.kpis.model_dump() | row.conversation.model_dump()).items():
             yield row.period.isoformat(), name, "", "" if value is None else value
     for metric in ("created_by_channel", "created_by_priority", "created_by_category", "backlog_by_priority"):
         for key, value in getattr(report, metric).items():

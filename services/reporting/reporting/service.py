@@ -140,7 +140,13 @@ class ReportingService:
         return domain.business_day(self.clock(), self.timezone)
 
     async def daily_report(self, day: date | None = None) -> DailyReport:
-        return domain.build_daily_report(await self.store.day_counts(day or self.today()))
+        """The day's volumes and breakdowns from the facts; its conversation figures from the day's
+        ``all`` cell (the same counters the KPI report reads: one document, whatever the volume)."""
+        day = day or self.today()
+        counts = await self.store.day_counts(day)
+        cell = (await self.store.scope_cells(kpi.ALL, day, day)).get(day.isoformat()) or {}
+        counts.conversation = domain.conversation_subset(cell.get("c") or {})
+        return domain.build_daily_report(counts)
 
     async def fact(self, ticket_id: str) -> TicketFact | None:
         return await self.store.get_fact(ticket_id)

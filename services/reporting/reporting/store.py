@@ -15,8 +15,8 @@
                      replayed by a rebuild once the contract is known).
 * ``spikes``       — detected spikes, ``_id`` = ``<day>|<dimension>|<value>``, with their outbox.
 
-The daily report (walking skeleton) is still computed from the facts' own aggregate; it is checked
-against the cells in the tests.
+The daily report (walking skeleton) is still computed from the facts' own aggregate (its conversation
+figures come from the day's ``all`` cell); it is checked against the cells in the tests.
 """
 
 from __future__ import annotations

@@ -27,6 +27,8 @@ from contracts import (
     TicketClosedPayload,
     TicketCreated,
     TicketCreatedPayload,
+    TicketCustomerReplied,
+    TicketCustomerRepliedPayload,
     TicketEscalated,
     TicketEscalatedPayload,
     TicketReopened,
@@ -87,9 +89,17 @@ def acknowledged(tid: str, when: datetime, *, agent: str = "A1") -> Event:
                 tid, when, "dispatcher")
 
 
-def responded(tid: str, when: datetime, *, agent: str = "A1") -> Event:
-    return _new(TicketResponded, TicketRespondedPayload(**_ref(tid), agent_id=agent, responded_at=when),
-                tid, when, "intake")
+def responded(tid: str, when: datetime, *, agent: str = "A1", first: bool = True) -> Event:
+    p = TicketRespondedPayload(**_ref(tid), agent_id=agent, responded_at=when, first_response=first)
+    return _new(TicketResponded, p, tid, when, "intake")
+
+
+def customer_replied(tid: str, when: datetime, *, count: int = 1, channel: str = "email", status: str = "in_progress",
+                     assignee: str | None = "A1", threaded_by: str = "thread") -> Event:
+    p = TicketCustomerRepliedPayload(
+        **_ref(tid), message_id=f"msg-{tid}-{count}", channel=channel, channel_message_id=f"cm-{tid}-{count}",
+        threaded_by=threaded_by, status=status, assignee_id=assignee, reply_count=count, replied_at=when)
+    return _new(TicketCustomerReplied, p, tid, when, "intake")
 
 
 def status_changed(tid: str, when: datetime, to: str, *, frm: str = "new") -> Event:
@@ -124,14 +134,15 @@ def escalated(tid: str, when: datetime, *, level: int = 1) -> Event:
     return _new(TicketEscalated, p, tid, when, "dispatcher")
 
 
-def breached(tid: str, when: datetime) -> Event:
-    p = SlaBreachedPayload(**_ref(tid), target="resolution", deadline=when, priority="P3", policy_version=1,
-                           overdue_seconds=60)
+def breached(tid: str, when: datetime, *, target: str = "resolution", deadline: datetime | None = None,
+             count: int = 1) -> Event:
+    p = SlaBreachedPayload(**_ref(tid), target=target, deadline=deadline or when, priority="P3", policy_version=1,
+                           overdue_seconds=60, breach_count=count)
     return _new(SlaBreached, p, tid, when, "sla-monitor")
 
 
-def warning(tid: str, when: datetime) -> Event:
-    p = SlaWarningPayload(**_ref(tid), target="resolution", deadline=when, priority="P3", policy_version=1,
+def warning(tid: str, when: datetime, *, target: str = "resolution") -> Event:
+    p = SlaWarningPayload(**_ref(tid), target=target, deadline=when, priority="P3", policy_version=1,
                           remaining_seconds=3600)
     return _new(SlaWarning, p, tid, when, "sla-monitor")
 

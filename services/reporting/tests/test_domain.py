@@ -193,20 +193,20 @@ def _facts() -> list[TicketFact]:
 
 
 def test_daily_report_counts() -> None:
-    report = domain.daily_report(date(2026, 11, 25), _facts())
+    report = domain.daily_report(date(2026, 11, 25), _facts(), TZ)
     assert (report.created, report.resolved, report.closed, report.reopened) == (2, 2, 0, 1)
     assert report.by_category["after_sales"] == 1 and report.by_category["unclassified"] == 1
     assert report.by_category["complaint"] == 0
     assert report.by_channel["email"] == 1 and report.by_channel["phone"] == 1
     assert report.by_priority["P2"] == 1 and report.by_priority["unclassified"] == 1
     assert report.by_status["closed"] == 1 and report.by_status["reopened"] == 1
-    d2 = domain.daily_report(date(2026, 11, 26), _facts())
+    d2 = domain.daily_report(date(2026, 11, 26), _facts(), TZ)
     assert (d2.created, d2.resolved, d2.closed, d2.reopened) == (1, 0, 1, 0)
     assert d2.by_channel["web_form"] == 1
 
 
 def test_empty_day_has_every_key_at_zero() -> None:
-    report = domain.daily_report(date(2030, 1, 1), _facts())
+    report = domain.daily_report(date(2030, 1, 1), _facts(), TZ)
     assert report.created == 0
     assert set(report.by_priority) == {"P1", "P2", "P3", "P4", "unclassified"}
     assert set(report.by_status) >= {"new", "resolved", "closed", "reopened"}
@@ -227,7 +227,7 @@ _fact_st = st.builds(
 
 @given(st.lists(_fact_st, max_size=40))
 def test_breakdowns_add_up_to_created(facts: list[TicketFact]) -> None:
-    report = domain.daily_report(date(2026, 11, 25), facts)
+    report = domain.daily_report(date(2026, 11, 25), facts, TZ)
     assert report.created == sum(1 for x in facts if x.day == D1)
     for breakdown in (report.by_category, report.by_channel, report.by_priority, report.by_status):
         assert sum(breakdown.values()) == report.created
@@ -235,13 +235,117 @@ def test_breakdowns_add_up_to_created(facts: list[TicketFact]) -> None:
 
 
 def test_report_csv_round_trips() -> None:
-    report = domain.daily_report(date(2026, 11, 25), _facts())
+    report = domain.daily_report(date(2026, 11, 25), _facts(), TZ)
     rows = list(csv.reader(io.StringIO(domain.report_csv(report))))
     assert tuple(rows[0]) == domain.CSV_HEADER
     assert rows[1] == [D1, "created", "", "2"]
-    parsed = {(r[1], r[2]): int(r[3]) for r in rows[1:]}
+    parsed = {(r[1], r[2]): float(r[3]) if r[3] else None for r in rows[1:]}
     assert all(r[0] == D1 for r in rows[1:])
     assert parsed[("reopened", "")] == 1
     assert parsed[("by_category", "after_sales")] == 1 and parsed[("by_status", "closed")] == 1
+    assert parsed[("customer_replies", "")] == 0 and parsed[("next_response_compliance", "")] is None
     assert len(rows) == 1 + 4 + sum(len(getattr(report, m)) for m in
-                                    ("by_category", "by_channel", "by_priority", "by_status"))
+                                    ("by_category", "by_channel", "by_priority", "by_status")) + len(
+        domain.ConversationKpis.model_fields)
+
+
+# ----------------------------------------------------------------------------- conversations (issue 18)
+def _conversation_story(tid: str) -> list[Event]:
+    """Opened 09:00, answered 09:20; the customer writes at 10:00 and 10:05 (one turn), answered 11:00;
+    writes at 12:00, the next-response deadline 13:00 passes (breach published twice), answered 14:00;
+    writes at 15:00 and the ticket is resolved at 16:00; the next morning a message reopens it, answered
+    09:30, resolved again 10:00."""
+    return [
+        f.created(tid, local(D1, 9), channel="online_chat"),
+        f.assigned(tid, local(D1, 9, 1), agent="A1", team="general"),
+        f.responded(tid, local(D1, 9, 20)),
+        f.customer_replied(tid, local(D1, 10), count=1),
+        f.customer_replied(tid, local(D1, 10, 5), count=2),
+        f.responded(tid, local(D1, 11), first=False),
+        f.customer_replied(tid, local(D1, 12), count=3),
+        f.breached(tid, local(D1, 13), target="next_response"),
+        f.breached(tid, local(D1, 13, 30), target="next_response", deadline=local(D1, 13), count=2),
+        f.responded(tid, local(D1, 14), first=False),
+        f.customer_replied(tid, local(D1, 15), count=4),
+        f.resolved(tid, local(D1, 16)),
+        f.customer_replied(tid, local(D2, 9), count=5, status="reopened", threaded_by="reopened"),
+        f.reopened(tid, local(D2, 9), count=1),
+        f.responded(tid, local(D2, 9, 30), first=False),
+        f.resolved(tid, local(D2, 10)),
+    ]
+
+
+CONVERSATION = _conversation_story("c001")
+CONVERSATION_FACT = fold(CONVERSATION, "c001")
+
+
+def test_the_conversation_fact_keeps_every_message_and_answer() -> None:
+    fact = CONVERSATION_FACT
+    assert fact.customer_replies == [local(D1, 10), local(D1, 10, 5), local(D1, 12), local(D1, 15), local(D2, 9)]
+    assert fact.responses == [local(D1, 9, 20), local(D1, 11), local(D1, 14), local(D2, 9, 30)]
+    assert fact.first_response_at == local(D1, 9, 20)  # later answers do not move the first response
+    assert fact.next_response_breaches == [local(D1, 13)]  # the repeat for the same deadline is one
+    assert fact.sla_breaches == 2  # every breach event still counts for the ticket's SLA figures, as before
+    assert fact.status == "resolved" and fact.channel == "online_chat" and fact.agent_id == "A1"
+
+
+@settings(max_examples=150)
+@given(st.permutations(CONVERSATION))
+def test_any_delivery_order_gives_the_same_conversation(order: list[Event]) -> None:
+    assert fold(order, "c001") == CONVERSATION_FACT
+
+
+def test_turns_exchanges_and_next_response_targets() -> None:
+    conv = domain.conversation(CONVERSATION_FACT)
+    # opening answered 09:20; 10:00+10:05 answered 11:00; 12:00 answered 14:00; D2 09:00 answered 09:30
+    assert conv.exchanges == [local(D1, 9, 20), local(D1, 11), local(D1, 14), local(D2, 9, 30)]
+    # next-response targets: 10:00 met (11:00), 12:00 breached (deadline 13:00), 15:00 ended by the
+    # resolution at 16:00 (nothing owed any more: neither met nor breached, no exchange), D2 09:00 met (09:30)
+    assert conv.next_met == [local(D1, 11), local(D2, 9, 30)]
+    assert conv.next_breached == [local(D1, 13)] and conv.next_open == 0
+
+
+def test_messages_before_the_first_answer_are_the_first_response_turn() -> None:
+    fact = fold([f.created("t1", local(D1, 9)), f.customer_replied("t1", local(D1, 9, 30)),
+                 f.responded("t1", local(D1, 10))], "t1")
+    conv = domain.conversation(fact)
+    assert conv.exchanges == [local(D1, 10)] and conv.next_met == [] and conv.next_breached == []
+    waiting = fold([f.created("t1", local(D1, 9)), f.responded("t1", local(D1, 9, 10)),
+                    f.customer_replied("t1", local(D1, 10))], "t1")
+    assert domain.conversation(waiting).next_open == 1  # owed, neither met nor breached yet
+
+
+def test_a_breach_is_counted_once_whether_its_message_arrived_or_not() -> None:
+    base = [f.created("t1", local(D1, 9)), f.responded("t1", local(D1, 9, 10)),
+            f.breached("t1", local(D1, 10, 30), target="next_response")]
+    reply, answer = f.customer_replied("t1", local(D1, 10)), f.responded("t1", local(D1, 11), first=False)
+    for events in (base, [*base, reply], [*base, reply, answer]):
+        conv = domain.conversation(fold(events, "t1"))
+        assert conv.next_breached == [local(D1, 10, 30)] and conv.next_met == [] and conv.next_open == 0
+    assert domain.conversation(fold([*base, reply, answer], "t1")).exchanges == [local(D1, 9, 10), local(D1, 11)]
+    # other targets' breaches are no next-response breaches
+    other = fold([*base[:2], reply, f.breached("t1", local(D1, 10, 30), target="first_response")], "t1")
+    assert other.next_response_breaches == [] and other.sla_breaches == 1
+    assert domain.conversation(other).next_open == 1
+
+
+def test_conversation_counters_fall_on_their_days() -> None:
+    per_day = domain.conversation_counters(CONVERSATION_FACT, TZ)
+    assert per_day[D1] == {"cust_replies": 4, "agent_responses": 3, "exchanges": 3, "nr_met": 1, "nr_breached": 1,
+                           "cohort_replies": 5}  # every reply of the ticket, on its creation day
+    assert per_day[D2] == {"cust_replies": 1, "agent_responses": 1, "exchanges": 1, "nr_met": 1,
+                           "res_exchanges": 4}  # the ticket's back-and-forths, on its last resolution day
+
+
+def test_the_daily_report_has_the_days_conversation() -> None:
+    facts = [CONVERSATION_FACT, fold([f.created("t2", local(D1, 11)), f.resolved("t2", local(D1, 12))], "t2")]
+    d1 = domain.daily_report(date(2026, 11, 25), facts, TZ).conversation
+    assert (d1.customer_replies, d1.agent_responses, d1.exchanges) == (4, 3, 3)
+    assert d1.replies_per_ticket == 2.5  # 5 replies over the day's 2 new tickets
+    assert d1.exchanges_per_resolved == 0.0  # t2, last resolved on D1, had no back-and-forth
+    assert (d1.next_response_met, d1.next_response_breached, d1.next_response_compliance) == (1, 1, 0.5)
+    d2 = domain.daily_report(date(2026, 11, 26), facts, TZ).conversation
+    assert (d2.customer_replies, d2.exchanges, d2.replies_per_ticket, d2.exchanges_per_resolved) == (1, 1, None, 4.0)
+    assert d2.next_response_compliance == 1.0
+    empty = domain.daily_report(date(2030, 1, 1), facts, TZ).conversation
+    assert empty == domain.ConversationKpis()  # no data is not zero: ratios stay None

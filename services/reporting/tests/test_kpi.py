@@ -15,7 +15,7 @@ from reporting import testing as f
 from reporting.domain import TicketFact
 from reporting.testing import TZ, local
 
-from .test_domain import STORY
+from .test_domain import CONVERSATION, CONVERSATION_FACT, STORY
 
 D1, D2 = "2026-11-25", "2026-11-26"
 
@@ -182,3 +182,63 @@ def test_the_sla_overdue_reason_contract_feeds_the_top_reasons() -> None:
     fact = fold([f.created("t001", local(D1, 9)), f.breached("t001", local(D1, 10)), event])
     assert fact.overdue_reasons == ["customer_unreachable"]
     assert kpi.ticket_counters(fact, TZ)[D1]["overdue:customer_unreachable"] == 1
+
+
+# ----------------------------------------------------------------------------- conversations (issue 18)
+def test_conversation_counters_join_the_ticket_counters_in_every_scope() -> None:
+    per_day = kpi.ticket_counters(CONVERSATION_FACT, TZ)
+    assert per_day[D1]["cust_replies"] == 4 and per_day[D1]["cohort_replies"] == 5 and per_day[D1]["created"] == 1
+    assert per_day[D1]["nr_met"] == 1 and per_day[D1]["nr_breached"] == 1 and per_day[D1]["exchanges"] == 3
+    assert per_day[D2]["res_exchanges"] == 4 and per_day[D2]["rt_n"] == 1 and per_day[D2]["agent_responses"] == 1
+    cells = kpi.contributions(CONVERSATION_FACT, TZ)
+    for scope in ("all", "agent=A1", "team=general", "teamagent=general::A1", "channel=online_chat"):
+        assert cells[f"{D1}|{scope}"]["cust_replies"] == 4, scope
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.permutations(CONVERSATION))
+def test_conversation_increments_telescope_whatever_the_order(order: list[Event]) -> None:
+    """Out-of-order messages, answers and breaches move counters between days and turns; the increments
+    written event by event still add up to what the final fact contributes."""
+    fact, cells = TicketFact(ticket_id="c001"), {}
+    for event in order:
+        new = domain.apply(fact, event, TZ)
+        kpi.add_cells(cells, kpi.diff(kpi.contributions(new, TZ), kpi.contributions(fact, TZ)))
+        fact = new
+    cells = {c: {k: v for k, v in x.items() if v} for c, x in cells.items()}
+    assert {c: x for c, x in cells.items() if x} == kpi.contributions(CONVERSATION_FACT, TZ)
+
+
+def test_build_report_has_the_conversation_figures_beside_the_totals() -> None:
+    cells = {D1: {"created": 2, "cohort_replies": 3, "cust_replies": 3, "agent_responses": 4, "exchanges": 3,
+                  "nr_met": 2, "nr_breached": 1, "rt_n": 2, "rt_sum": 600, "res_exchanges": 3},
+             D2: {"created": 1, "nr_met": 1, "rt_n": 1, "rt_sum": 60, "res_exchanges": 1}}
+    report = kpi.build_report(start=date(2026, 11, 25), end=date(2026, 11, 26), granularity="day", scope="all",
+                              cells=cells, backlog_cells={}, backlog_before={})
+    c = report.conversation
+    assert (c.customer_replies, c.agent_responses, c.exchanges) == (3, 4, 3)
+    assert (c.replies_per_ticket, c.exchanges_per_resolved) == (1.0, round(4 / 3, 2))
+    assert (c.next_response_met, c.next_response_breached, c.next_response_compliance) == (3, 1, 0.75)
+    d1, d2 = (row.conversation for row in report.series)
+    assert (d1.replies_per_ticket, d1.exchanges_per_resolved, d1.next_response_compliance) == (1.5, 1.5, 0.6667)
+    assert (d2.replies_per_ticket, d2.exchanges_per_resolved, d2.next_response_compliance) == (0.0, 1.0, 1.0)
+    assert "customer_replies" not in report.totals.model_dump()  # the totals keep their shape
+    rows = {(p, m): v for p, m, _, v in kpi.report_rows(report)}
+    assert rows[(f"{D1}..{D2}", "next_response_compliance")] == 0.75 and rows[(D2, "exchanges_per_resolved")] == 1.0
+    empty = kpi.build_report(start=date(2026, 11, 25), end=date(2026, 11, 25), granularity="day", scope="all",
+                             cells={}, backlog_cells={}, backlog_before={})
+    assert empty.conversation == domain.ConversationKpis()
+    assert rows[(D1, "customer_replies")] == 3 and ("2026-11-25..2026-11-25", "replies_per_ticket") not in rows
+
+
+def test_agent_rows_have_the_conversation_ratios() -> None:
+    rows = kpi.agent_rows({"A1": {"created": 2, "cohort_replies": 3, "rt_n": 1, "res_exchanges": 2, "nr_met": 1,
+                                  "nr_breached": 1},
+                           "A2": {"created": 1}})
+    a1, a2 = rows
+    assert (a1.agent_id, a1.replies_per_ticket, a1.exchanges_per_resolved, a1.next_response_compliance) == (
+        "A1", 1.5, 2.0, 0.5)
+    assert (a2.replies_per_ticket, a2.exchanges_per_resolved, a2.next_response_compliance) == (0.0, None, None)
+    header, first = kpi.agents_csv(rows).splitlines()[:2]
+    assert header.endswith("replies_per_ticket,exchanges_per_resolved,next_response_compliance")
+    assert first.endswith(",1.5,2.0,0.5")

@@ -62,10 +62,13 @@ EXPECTED_D1 = {
     "by_channel": {"email": 1, "phone": 1, "online_chat": 1},
     "by_priority": {"P1": 1, "P2": 1, "unclassified": 1},
     "by_status": {"closed": 1, "resolved": 1, "new": 1},
+    # t001: opened, answered (one back-and-forth), last resolved on D1; no further customer messages
+    "conversation": {"agent_responses": 1, "exchanges": 1, "exchanges_per_resolved": 1.0},
 }
 EXPECTED_D2 = {
     "day": D2, "created": 1, "resolved": 1, "closed": 1, "reopened": 0,
     "by_category": {"pre_sales": 1}, "by_channel": {"web_form": 1}, "by_priority": {"P4": 1}, "by_status": {"new": 1},
+    "conversation": {},  # t002 last resolved on D2 without an answer: 0 back-and-forths per resolved ticket
 }
 
 
@@ -82,7 +85,7 @@ async def test_scripted_events_give_exact_counts(running: dict[str, Any]) -> Non
         r = await client.get("/api/v1/reports/daily", params={"day": day}, headers=SUPERVISOR)
         assert r.status_code == 200, r.text
         assert nonzero(r.json()) == expected
-        from_facts = domain.daily_report(date.fromisoformat(day), await store.all_facts())
+        from_facts = domain.daily_report(date.fromisoformat(day), await store.all_facts(), f.TZ)
         assert r.json() == from_facts.model_dump(mode="json")  # the aggregate agrees with the pure rule
 
     assert await store.events.count_documents({}) == len(distinct)
@@ -224,7 +227,7 @@ async def test_csv_export(running: dict[str, Any]) -> None:
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/csv")
     assert f"daily-report-{D1}.csv" in r.headers["content-disposition"]
-    rows = {(row[1], row[2]): int(row[3]) for row in list(csv.reader(io.StringIO(r.text)))[1:]}
+    rows = {(row[1], row[2]): float(row[3]) if row[3] else None for row in list(csv.reader(io.StringIO(r.text)))[1:]}
     assert rows[("created", "")] == 3 and rows[("resolved", "")] == 2 and rows[("reopened", "")] == 1
     assert rows[("by_category", "unclassified")] == 1 and rows[("by_channel", "online_chat")] == 1
 
@@ -296,7 +299,8 @@ async def test_kpi_report_of_the_scripted_days(running: dict[str, Any]) -> None:
 
     agents = (await client.get("/api/v1/reports/agents", params={"start": D1, "end": D2}, headers=SUPERVISOR)).json()
     assert agents == [{"agent_id": "A1", "handled": 2, "created_assigned": 2, "first_response_avg_min": 20.0,
-                       "resolution_avg_min": 870.0, "csat_avg": 5.0, "csat_responses": 1, "breached_tickets": 0}]
+                       "resolution_avg_min": 870.0, "csat_avg": 5.0, "csat_responses": 1, "breached_tickets": 0,
+                       "replies_per_ticket": 0.0, "exchanges_per_resolved": 0.5, "next_response_compliance": None}]
     by_team = (await client.get("/api/v1/reports/agents", params={"start": D1, "end": D2, "team": "general"},
                                 headers=SUPERVISOR)).json()
     assert [(a["agent_id"], a["handled"]) for a in by_team] == [("A1", 1)]
@@ -461,3 +465,112 @@ async def test_new_routes_reject_bad_input(running: dict[str, Any]) -> None:
         assert r.json()["error"]["code"] == "validation_error"
     r = await client.post("/api/v1/reports/spikes/scan", params={"day": "soon"}, headers=SUPERVISOR)
     assert r.status_code == 422
+
+
+# ----------------------------------------------------------------------------- conversations (issue 18)
+def conversation_events() -> tuple[list[Event], list[Event]]:
+    """c001: the domain tests' conversation (agent A1, online chat, resolved on D2); c002 (agent A2, team vip):
+    answered, then two customer messages in one turn whose next-response deadline passes unanswered; intake
+    sends the first of them twice (a new event id for the same message). Delivered shuffled, with duplicates."""
+    import random
+
+    from .test_domain import _conversation_story
+
+    c2 = [
+        f.created("c002", local(D1, 9)),
+        f.assigned("c002", local(D1, 9, 1), agent="A2", team="vip"),
+        f.responded("c002", local(D1, 9, 30), agent="A2"),
+        f.customer_replied("c002", local(D1, 10), count=1, assignee="A2"),
+        f.customer_replied("c002", local(D1, 10, 30), count=2, assignee="A2"),
+        f.warning("c002", local(D1, 10, 45), target="next_response"),
+        f.breached("c002", local(D1, 11), target="next_response"),
+    ]
+    resend = f.customer_replied("c002", local(D1, 10), count=1, assignee="A2")
+    distinct = [*_conversation_story("c001"), *c2, resend]
+    delivered = [*distinct, *distinct[::4]]
+    random.Random(18).shuffle(delivered)
+    return delivered, distinct
+
+
+async def test_conversation_figures_in_the_kpi_daily_and_agent_reports(running: dict[str, Any]) -> None:
+    delivered, distinct = conversation_events()
+    await deliver(running, *delivered)
+    service, client = running["service"], running["client"]
+    assert running["broker"].dead_letters == []
+    assert await service.store.events.count_documents({}) == len(distinct)
+    assert await stored_cells(service) == await cells_from_facts(service)
+    fact = await service.fact("c002")
+    assert fact is not None and len(fact.customer_replies) == 2  # the resent message is one
+
+    body = (await client.get("/api/v1/reports/kpis", params={"start": D1, "end": D2}, headers=SUPERVISOR)).json()
+    assert body["conversation"] == {
+        "customer_replies": 7, "agent_responses": 5, "exchanges": 5, "replies_per_ticket": 3.5,
+        "exchanges_per_resolved": 4.0, "next_response_met": 2, "next_response_breached": 2,
+        "next_response_compliance": 0.5}
+    assert "customer_replies" not in body["totals"] and body["totals"]["created"] == 2
+    d1, d2 = (row["conversation"] for row in body["series"])
+    assert (d1["customer_replies"], d1["agent_responses"], d1["exchanges"]) == (6, 4, 4)
+    assert (d1["replies_per_ticket"], d1["exchanges_per_resolved"], d1["next_response_compliance"]) == (3.5, None, 0.3333)
+    assert (d2["customer_replies"], d2["replies_per_ticket"], d2["exchanges_per_resolved"]) == (1, None, 4.0)
+    assert d2["next_response_compliance"] == 1.0
+
+    a1 = (await client.get("/api/v1/reports/kpis", params={"start": D1, "end": D2, "agent": "A1"},
+                           headers=SUPERVISOR)).json()["conversation"]
+    assert (a1["replies_per_ticket"], a1["exchanges_per_resolved"], a1["next_response_compliance"]) == (5.0, 4.0, 0.6667)
+    vip = (await client.get("/api/v1/reports/kpis", params={"start": D1, "end": D2, "team": "vip"},
+                            headers=SUPERVISOR)).json()["conversation"]
+    assert (vip["customer_replies"], vip["next_response_breached"], vip["next_response_compliance"]) == (2, 1, 0.0)
+    agents = (await client.get("/api/v1/reports/agents", params={"start": D1, "end": D2}, headers=SUPERVISOR)).json()
+    assert [(a["agent_id"], a["replies_per_ticket"], a["exchanges_per_resolved"], a["next_response_compliance"])
+            for a in agents] == [("A1", 5.0, 4.0, 0.6667), ("A2", 2.0, None, 0.0)]
+
+    daily = (await client.get("/api/v1/reports/daily", params={"day": D1}, headers=SUPERVISOR)).json()
+    assert daily["conversation"] == d1  # the day's cell, as in the KPI series
+    assert daily == domain.daily_report(date.fromisoformat(D1), await service.store.all_facts(),
+                                        f.TZ).model_dump(mode="json")  # … and as the facts give it
+    rows = list(csv.reader(io.StringIO((await client.get(
+        "/api/v1/reports/kpis.csv", params={"start": D1, "end": D2}, headers=SUPERVISOR)).text)))
+    assert [f"{D1}..{D2}", "next_response_compliance", "", "0.5"] in rows and [D2, "customer_replies", "", "1"] in rows
+
+    # the same numbers after a rebuild from the event log
+    before_daily = daily
+    await service.store.cells.update_one({"_id": f"{D1}|all"}, {"$inc": {"c.cust_replies": 50}})  # drift
+    assert (await client.post("/api/v1/admin/rebuild", headers=auth_header(StaffRole.ADMIN))).status_code == 200
+    again = (await client.get("/api/v1/reports/kpis", params={"start": D1, "end": D2}, headers=SUPERVISOR)).json()
+    assert again == body
+    assert (await client.get("/api/v1/reports/daily", params={"day": D1}, headers=SUPERVISOR)).json() == before_daily
+
+
+async def test_a_redelivered_reply_or_breach_counts_once(running: dict[str, Any]) -> None:
+    from datetime import timedelta
+
+    service = running["service"]
+    at = local(D1, 10) + timedelta(microseconds=123456)  # real times carry microseconds; MongoDB keeps ms
+    events = [f.created("c010", local(D1, 9)), f.responded("c010", local(D1, 9, 10)),
+              f.customer_replied("c010", at), f.breached("c010", local(D1, 11), target="next_response",
+                                                           deadline=at + timedelta(hours=1))]
+    for event in events:
+        await service.record(event)
+    before = await stored_cells(service)
+    for event in events[2:]:
+        assert await service.record(event) is False  # the same event again
+    # the same message and breach published again under new event ids
+    assert await service.record(f.customer_replied("c010", at)) is True
+    assert await service.record(f.breached("c010", local(D1, 11, 1), target="next_response",
+                                           deadline=at + timedelta(hours=1), count=2)) is True
+    after = await stored_cells(service)
+    conv = lambda cells: {c: domain.conversation_subset(x) for c, x in cells.items()}  # noqa: E731
+    assert conv(after) == conv(before)  # (the ticket's SLA breach count does grow: every breach event counts)
+    assert after[f"{D1}|all"]["cust_replies"] == 1 and after[f"{D1}|all"]["nr_breached"] == 1
+    assert after[f"{D1}|all"]["breaches"] == 2 and after == await cells_from_facts(service)
+
+
+async def test_dashboard_live_has_the_conversation_figures(running: dict[str, Any]) -> None:
+    service, client = running["service"], running["client"]
+    service.clock = lambda: local(D2, 12)
+    await deliver(running, *conversation_events()[0])
+    body = (await client.get("/api/v1/dashboard/live", headers=SUPERVISOR)).json()
+    assert body["conversation"]["customer_replies"] == 1 and body["conversation"]["next_response_compliance"] == 1.0
+    assert body["conversation_30d"]["next_response_compliance"] == 0.5
+    assert body["trend"][-2]["conversation"]["customer_replies"] == 6
+    assert body["agents"][0]["agent_id"] == "A1" and body["agents"][0]["exchanges_per_resolved"] == 4.0

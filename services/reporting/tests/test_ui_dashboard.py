@@ -24,7 +24,8 @@ DESKTOP = {"width": 1400, "height": 1500}
 
 def seeded_stream(seed: int = 7, tickets: int = 45) -> list[Event]:
     """``tickets`` tickets over the 30 days up to TODAY: every channel and priority, four agents in two
-    teams, responses, resolutions (some after a reopening), closings, surveys and breaches."""
+    teams, responses, further customer messages and their answers (some next-response targets breached),
+    resolutions (some after a reopening), closings, surveys and breaches."""
     rnd = random.Random(seed)
     channels = ["phone", "online_chat", "email", "social", "web_form"]
     cats = ["after_sales", "pre_sales", "complaint", "requirement", "other"]
@@ -43,6 +44,15 @@ def seeded_stream(seed: int = 7, tickets: int = 45) -> list[Event]:
         t = created + timedelta(minutes=rnd.randrange(3, 240))
         if t < last:
             out.append(f.responded(tid, t, agent=agent))
+            for n in range(1, 4):  # the customer writes again; most get an answer, some late
+                if rnd.random() < 0.45:
+                    break
+                msg = t + timedelta(minutes=rnd.randrange(5, 180))
+                out.append(f.customer_replied(tid, msg, count=n, channel=ch, assignee=agent))
+                if rnd.random() < 0.3:
+                    out.append(f.breached(tid, msg + timedelta(hours=1), target="next_response"))
+                t = msg + timedelta(minutes=rnd.randrange(5, 150))
+                out.append(f.responded(tid, t, agent=agent, first=False))
         if rnd.random() < 0.15:
             out.append(f.breached(tid, created + timedelta(hours=8)))
         done = created + timedelta(minutes=rnd.randrange(20, 4 * 24 * 60))
@@ -77,6 +87,24 @@ def chart_total(page: Any, canvas: str) -> float:
     )
 
 
+def dataset_total(page: Any, canvas: str, index: int) -> float:
+    return page.evaluate(
+        """([id, i]) => Chart.getChart(document.getElementById(id)).data.datasets[i].data
+                         .reduce((a, b) => a + (+b || 0), 0)""",
+        [canvas, index],
+    )
+
+
+def pct(value: float | None) -> str:
+    """The page's percentage format (one decimal; JS toFixed)."""
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
+def dec(value: float | None) -> str:
+    """The page's two-decimal format (JS String of a number: no trailing zeros)."""
+    return "–" if value is None else f"{round(value, 2):g}"
+
+
 def test_dashboard_renders_live_data_in_chromium(live: LiveServer, chromium: Any, artifacts_dir: Path) -> None:
     expected = live.call(live.running["client"].get(
         "/api/v1/dashboard/live", headers={"Authorization": "Bearer " + token(StaffRole.SUPERVISOR)})).json()
@@ -106,12 +134,27 @@ def test_dashboard_renders_live_data_in_chromium(live: LiveServer, chromium: Any
     assert chart_total(page, "channelChart") == expected["kpis"]["created"]
     assert page.locator("#agents tbody tr").count() == len(expected["agents"]) > 0
     assert page.locator("h1").inner_text() == "客服数据看板"
+    # the conversation figures: today's cards, the 30-day chart and summary, the agents' columns
+    conv, conv30 = expected["conversation"], expected["conversation_30d"]
+    assert conv30["customer_replies"] > 0 and conv30["next_response_breached"] > 0
+    card = lambda m: page.locator(f"#cards .card[data-metric='{m}'] .value").inner_text()  # noqa: E731
+    assert card("nextResponse") == pct(conv["next_response_compliance"])
+    assert card("repliesPerTicket") == dec(conv["replies_per_ticket"])
+    assert card("exchangesPerResolved") == dec(conv["exchanges_per_resolved"])
+    assert dataset_total(page, "convChart", 0) == sum(r["conversation"]["customer_replies"] for r in expected["trend"])
+    assert dataset_total(page, "convChart", 1) == sum(r["conversation"]["agent_responses"] for r in expected["trend"])
+    assert pct(conv30["next_response_compliance"]) in page.locator("#convSummary").inner_text()
+    assert page.locator("#agents thead th").count() == 10
+    assert page.locator("#agents tbody tr").first.locator("td").nth(9).inner_text() == pct(
+        expected["agents"][0]["next_response_compliance"])
     page.wait_for_timeout(300)
     page.screenshot(path=str(artifacts_dir / "reporting-dashboard-zh.png"), full_page=True)
 
     page.click("#lang")
     assert page.locator("h1").inner_text() == "Support dashboard"
     assert page.locator("#cards .card[data-metric='created'] .label").inner_text() == "Created today"
+    assert page.locator("#cards .card[data-metric='nextResponse'] .label").inner_text() == "Next-response compliance"
+    assert page.locator("[data-i18n='conversations']").inner_text() == "Conversations (30 days)"
     assert page.locator("#status").inner_text().startswith("Updated")
     assert page.evaluate("Chart.getChart(document.getElementById('trendChart')).data.datasets[0].label") == "Created"
     page.wait_for_timeout(300)

@@ -18,6 +18,8 @@
       none: "暂无数据", other: "其他", pre_sales: "售前咨询", after_sales: "售后支持", complaint: "投诉建议",
       requirement: "需求", unclassified: "未分类", phone: "电话", online_chat: "在线", email: "邮件",
       social: "社交媒体", web_form: "网页表单", lang: "English",
+      conversations: "对话往来（近30天）", repliesPerTicket: "每单客户回复", exchangesPerResolved: "每单往返（已解决）",
+      nextResponse: "后续响应达成率", customerReplies: "客户回复", agentResponses: "坐席答复", exchanges: "往返",
     },
     en: {
       title: "Support dashboard", waiting: "Waiting for data…", connect: "Connect", logout: "Sign out",
@@ -32,6 +34,9 @@
       other: "Other", pre_sales: "Pre-sales", after_sales: "After-sales", complaint: "Complaint",
       requirement: "Requirement", unclassified: "Unclassified", phone: "Phone", online_chat: "Online chat",
       email: "E-mail", social: "Social", web_form: "Web form", lang: "中文",
+      conversations: "Conversations (30 days)", repliesPerTicket: "Replies per ticket",
+      exchangesPerResolved: "Back-and-forth per resolved", nextResponse: "Next-response compliance",
+      customerReplies: "Customer replies", agentResponses: "Agent answers", exchanges: "Back-and-forths",
     },
   };
   let lang = body.dataset.lang === "en" ? "en" : "zh";
@@ -70,6 +75,7 @@
 
   const pct = (v) => (v === null || v === undefined ? "–" : (v * 100).toFixed(1) + "%");
   const num = (v) => (v === null || v === undefined ? "–" : String(Math.round(v * 10) / 10));
+  const num2 = (v) => (v === null || v === undefined ? "–" : String(Math.round(v * 100) / 100));
 
   function chart(id, config) {
     if (charts[id]) { charts[id].destroy(); }
@@ -80,10 +86,13 @@
 
   function render(d) {
     const k = d.kpis;
+    const c = d.conversation;
     const backlog = Object.values(d.backlog_by_priority).reduce((a, b) => a + b, 0);
     const cards = [["created", k.created], ["resolved", k.resolved], ["closed", k.closed], ["reopened", k.reopened],
       ["backlogNow", backlog], ["sla", pct(k.sla_compliance)], ["fcr", pct(k.first_contact_resolution)],
-      ["csat", num(k.csat_avg)], ["frtMedian", num(k.first_response_median_min)], ["rtMedian", num(k.resolution_median_min)]];
+      ["csat", num(k.csat_avg)], ["frtMedian", num(k.first_response_median_min)], ["rtMedian", num(k.resolution_median_min)],
+      ["repliesPerTicket", num2(c.replies_per_ticket)], ["exchangesPerResolved", num2(c.exchanges_per_resolved)],
+      ["nextResponse", pct(c.next_response_compliance)]];
     $("cards").innerHTML = "";
     for (const [key, value] of cards) {
       const card = document.createElement("div");
@@ -118,19 +127,31 @@
       label: t(p), data: hist[p].map((b) => b.count), backgroundColor: colors[p] || "#999" })) },
       options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } } });
 
+    const m = d.conversation_30d;
+    $("convSummary").textContent = `${t("repliesPerTicket")} ${num2(m.replies_per_ticket)} · ${t("exchangesPerResolved")} `
+      + `${num2(m.exchanges_per_resolved)} · ${t("nextResponse")} ${pct(m.next_response_compliance)}`;
+    chart("convChart", { data: { labels: days, datasets: [
+      { type: "bar", label: t("customerReplies"), data: d.trend.map((r) => r.conversation.customer_replies), backgroundColor: "#8e44ad", yAxisID: "y" },
+      { type: "bar", label: t("agentResponses"), data: d.trend.map((r) => r.conversation.agent_responses), backgroundColor: "#16a085", yAxisID: "y" },
+      { type: "line", label: t("nextResponse") + " %", data: d.trend.map((r) => (r.conversation.next_response_compliance === null ? null
+        : Math.round(r.conversation.next_response_compliance * 1000) / 10)), borderColor: "#d9822b", backgroundColor: "#d9822b", spanGaps: true, yAxisID: "pct" },
+    ] }, options: { scales: { y: { beginAtZero: true, ticks: { precision: 0 } },
+      pct: { position: "right", min: 0, max: 100, grid: { drawOnChartArea: false } } } } });
+
     const tbody = $("agents").querySelector("tbody");
     tbody.innerHTML = "";
     for (const a of d.agents) {
       const tr = document.createElement("tr");
       for (const v of [a.agent_id, a.handled, a.created_assigned, num(a.first_response_avg_min), num(a.resolution_avg_min),
-        num(a.csat_avg), a.breached_tickets]) {
+        num(a.csat_avg), a.breached_tickets, num2(a.replies_per_ticket), num2(a.exchanges_per_resolved),
+        pct(a.next_response_compliance)]) {
         const td = document.createElement("td"); td.textContent = v; tr.append(td);
       }
       tbody.append(tr);
     }
     if (!d.agents.length) {
       const tr = document.createElement("tr"); const td = document.createElement("td");
-      td.colSpan = 7; td.className = "empty"; td.textContent = t("none"); tr.append(td); tbody.append(tr);
+      td.colSpan = 10; td.className = "empty"; td.textContent = t("none"); tr.append(td); tbody.append(tr);
     }
     const list = (id, rows, fmt) => {
       const el = $(id); el.innerHTML = "";
