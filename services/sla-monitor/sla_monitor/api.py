@@ -84,7 +84,9 @@ def build_router(service: SlaService) -> APIRouter:
     @router.get("/clocks/{ticket_id}", response_model=ClockView, tags=["clocks"],
                 responses={404: {"description": "no clock for this ticket (yet)"}})
     async def get_clock(ticket_id: TicketIdPath, _: AnyStaff) -> ClockView:
-        """The SLA clock of a ticket: targets, due times, warnings, paused time, state, alarms raised."""
+        """The SLA clock of a ticket: targets, due times, warnings, paused time, state, alarms raised — the
+        first response, the resolution, and the next response owed after the customer's newest message
+        (``next_response_status``, ``next_response_due``, ``next_response_remaining_seconds``)."""
         clock = await service.get_clock(ticket_id)
         if clock is None:
             raise ApiError(404, "clock_not_found", f"no SLA clock for ticket {ticket_id}")

@@ -39,7 +39,8 @@ def create_app(settings: SlaMonitorSettings | None = None) -> FastAPI:
         settings,
         title="helpdesk sla-monitor",
         description=(
-            "Keeps every ticket's SLA clocks (first response, resolution) under versioned SLA policies and "
+            "Keeps every ticket's SLA clocks (first response, resolution, next response after each further "
+            "customer message) under versioned SLA policies and "
             "business calendars; warns before deadlines, reports breaches and escalates."
         ),
     )

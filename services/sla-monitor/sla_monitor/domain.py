@@ -2,6 +2,11 @@
 policy (a channel × priority × tier × category matrix), the clock of a ticket kept from the lifecycle
 events, and the alarms (warning, breach, unacknowledged assignment, escalation) it raises. No I/O here.
 
+Three targets per ticket: the first response (from creation), the resolution (from creation, paused
+while the ticket waits for the customer) and the next response (issue 18: after each further customer
+message, ``ticket.customer_replied``, the agent owes an answer; Zammad's "update time", Zendesk's "next
+reply time"). The next response never moves the other two deadlines.
+
 Seed 004 (响应时间标准): P1 funds safety / core outage — first response 15 min by phone, 10 min in
 online chat; P2 2 h response / 24 h resolution; P3 8 h / 3 working days; P4 is the low-frequency
 suggestion tier. Seed 000: warn 1 h before a deadline; an assignment not confirmed in 10 min goes to the
@@ -50,6 +55,8 @@ from contracts import (
     TicketClosedPayload,
     TicketCreated,
     TicketCreatedPayload,
+    TicketCustomerReplied,
+    TicketCustomerRepliedPayload,
     TicketEscalated,
     TicketEscalatedPayload,
     TicketReopened,
@@ -345,6 +352,26 @@ class Target(BaseModel):
     business: bool = Field(default=False, description="Count only the business calendar's working time.")
 
 
+_H = 60
+_BUSINESS_DAY = 9 * _H  # the default calendar's working day, 09:00–18:00
+
+DEFAULT_NEXT_RESPONSE: dict[Priority, Target] = {
+    Priority.P1: Target(minutes=30),
+    Priority.P2: Target(minutes=2 * _H),
+    Priority.P3: Target(minutes=8 * _H, business=True),
+    Priority.P4: Target(minutes=24 * _H, business=True),
+}
+"""The answer owed after a further customer message when a rule does not say: P1 and P2 run day and
+night like their first response, P3 and P4 in business hours. Policy versions stored before the next
+response existed read with these values, so they mean the same as before for the other two targets."""
+
+
+def _default_next_response(data: dict[str, Any]) -> Target:
+    # a rule whose priority failed validation reports that error; any value does here
+    priority = data.get("priority")
+    return DEFAULT_NEXT_RESPONSE[priority] if priority in DEFAULT_NEXT_RESPONSE else DEFAULT_NEXT_RESPONSE[Priority.P3]
+
+
 class PolicyRule(BaseModel):
     """A cell of the matrix: priority, optionally narrowed by channel, customer tier and category. The
     most specific matching rule wins (ties: the first listed)."""
@@ -357,6 +384,12 @@ class PolicyRule(BaseModel):
     category: Category | None = None
     first_response: Target
     resolution: Target
+    next_response: Target = Field(
+        default_factory=_default_next_response,
+        description="The answer owed after each further customer message (started by ticket.customer_replied, "
+                    "stopped by the next agent answer). Default by priority: P1 30 min, P2 2 h, P3 8 business "
+                    "hours, P4 24 business hours.",
+    )
     calendar_id: CalendarId | None = Field(default=None, description="Overrides the policy's calendar for this rule.")
 
     @property
@@ -413,7 +446,7 @@ class PolicyBody(BaseModel):
     acknowledge_within_minutes: int = Field(gt=0, le=1440, description="Unconfirmed assignment → supervisor.")
     pause_statuses: list[TicketStatus] = Field(
         default_factory=lambda: [TicketStatus.PENDING_CUSTOMER],
-        description="Ticket statuses that pause the resolution clock (leaving them resumes it).",
+        description="Ticket statuses that pause the resolution and next-response clocks (leaving them resumes).",
     )
     rules: list[PolicyRule] = Field(min_length=4, max_length=500)
 
@@ -436,7 +469,7 @@ class PolicyBody(BaseModel):
         if set(defaults) != set(Priority):
             raise ValueError("a policy needs a default rule (no channel/tier/category) for each priority P1…P4")
         ordered = [defaults[p] for p in sorted(Priority, key=lambda p: p.rank)]
-        for attr in ("first_response", "resolution"):
+        for attr in ("first_response", "resolution", "next_response"):
             for a, b in zip(ordered, ordered[1:], strict=False):
                 ta, tb = getattr(a, attr), getattr(b, attr)
                 if ta.business == tb.business and ta.minutes > tb.minutes:
@@ -464,14 +497,16 @@ class SlaPolicy(PolicyBody):
     def resolution_minutes(self, priority: Priority, channel: Channel | None = None) -> int:
         return self.rule_for(priority, channel).resolution.minutes
 
+    def next_response_minutes(self, priority: Priority, channel: Channel | None = None) -> int:
+        return self.rule_for(priority, channel).next_response.minutes
+
 
 def _rule(priority: Priority, first: Target, resolution: Target, **narrow: Any) -> PolicyRule:
-    return PolicyRule(priority=priority, first_response=first, resolution=resolution, **narrow)
+    return PolicyRule(priority=priority, first_response=first, resolution=resolution,
+                      next_response=DEFAULT_NEXT_RESPONSE[priority], **narrow)
 
 
-_H = 60
-_BUSINESS_DAY = 9 * _H  # the default calendar's working day, 09:00–18:00
-
+# The next-response targets of v1 are DEFAULT_NEXT_RESPONSE: a v1 stored before they existed reads the same.
 POLICY_V1 = SlaPolicy(
     version=1,
     name="标准响应时间 v1",
@@ -502,6 +537,16 @@ class ClockStatus(StrEnum):
     PAUSED = "paused"
     RESOLVED = "resolved"
     CLOSED = "closed"
+
+
+class NextResponseStatus(StrEnum):
+    """Where the answer owed for the customer's newest further message stands."""
+
+    NONE = "none"  # no further message, or the first response (still owed or given after it) answers it
+    RUNNING = "running"
+    PAUSED = "paused"  # the ticket waits for the customer (a pausing status)
+    ANSWERED = "answered"  # an agent answered after the message (``next_response_met``: in time or not)
+    STOPPED = "stopped"  # resolved or closed before an answer: nothing is owed any more
 
 
 PrioritySource = Literal["default", "assignment", "classification"]
@@ -560,6 +605,15 @@ class Clock(BaseModel):
     first_response_at: UtcDatetime | None = Field(default=None, description="Acknowledgement or answer, the earlier.")
     first_response_met: bool | None = None
     resolution_met: bool | None = None
+    next_response_target: Target | None = None
+    next_response_status: NextResponseStatus = NextResponseStatus.NONE
+    next_response_since: UtcDatetime | None = Field(
+        default=None, description="The customer message the next answer is owed for (None: status none).")
+    next_response_due: UtcDatetime | None = Field(
+        default=None, description="While paused: the due as it stood; resuming moves it later.")
+    next_response_warning_at: UtcDatetime | None = None
+    next_response_at: UtcDatetime | None = Field(default=None, description="The agent's answer to that message.")
+    next_response_met: bool | None = None
     paused_seconds: int = Field(default=0, ge=0, description="Wall-clock time the resolution clock stood still.")
     paused_since: UtcDatetime | None = None
     next_check_at: UtcDatetime | None = Field(default=None, description="Earliest pending alarm.")
@@ -570,6 +624,13 @@ class Clock(BaseModel):
     acknowledged_by: str | None = None
     first_acknowledged_at: UtcDatetime | None = None
     first_responded_at: UtcDatetime | None = None
+    answers: list[UtcDatetime] = Field(
+        default_factory=list,
+        description="Agent answers (ticket.responded) not older than the newest customer message: the earliest "
+                    "answers it. Older ones can never answer a later message and are dropped.")
+    last_customer_reply_at: UtcDatetime | None = Field(
+        default=None, description="The newest further customer message (ticket.customer_replied).")
+    customer_replies: int = Field(default=0, ge=0, description="Further customer messages (intake's reply_count).")
     resolved_at: UtcDatetime | None = None
     closed_at: UtcDatetime | None = None
     reopened_at: UtcDatetime | None = None
@@ -623,15 +684,59 @@ def fold_marks(marks: Sequence[Mark]) -> Fold:
     return Fold(stops, stop, status, changed)
 
 
+def _next_response(clock: Clock, target: Target, cal: Schedule, fold: Fold, first: datetime | None,
+                   warning: WarningRule) -> dict[str, Any]:
+    """The next-response target of the newest further customer message, from the facts alone (so any
+    arrival order gives the same answer). Like Zammad's update time it counts from the customer's last
+    contact (issue 18: "a next-response target after each customer message"):
+
+    * a message before the first response (acknowledgement or answer) is answered by it — the
+      first-response clock already covers it, no second clock;
+    * the due counts from the message, in the target's business hours, without the time the ticket
+      stood paused, resolved or closed (pausing never shortens it);
+    * the earliest agent answer at or after the message stops it (met if not after the due);
+    * a resolution or closure at or after the message, before any answer, stops it for good (nothing
+      is owed on a finished ticket; after a reopening the next message starts a new one);
+    * a resolved/closed ticket has no running next response: a message that reopened it counts from
+      when ``ticket.reopened`` is applied (the time it stood resolved or closed does not count);
+    * otherwise it runs, or stands still while the ticket is paused (pending_customer)."""
+    since = clock.last_customer_reply_at
+    derived: dict[str, Any] = {
+        "next_response_target": target, "next_response_status": NextResponseStatus.NONE,
+        "next_response_since": None, "next_response_due": None, "next_response_warning_at": None,
+        "next_response_at": None, "next_response_met": None,
+    }
+    if since is None or first is None or since <= first:
+        return derived
+    schedule = cal if target.business else ALWAYS
+    amount = timedelta(minutes=target.minutes)
+    due = advance(since, amount, schedule, fold.stops)
+    answer = min((t for t in clock.answers if t >= since), default=None)
+    ended = min((m.at for m in clock.marks if m.kind in ("resolved", "closed") and m.at >= since), default=None)
+    met: bool | None = None
+    if answer is not None and (ended is None or answer <= ended):
+        status, met = NextResponseStatus.ANSWERED, answer <= due
+    elif ended is not None or fold.status in (ClockStatus.RESOLVED, ClockStatus.CLOSED):
+        status, answer = NextResponseStatus.STOPPED, None
+    else:
+        status = NextResponseStatus.PAUSED if fold.status == ClockStatus.PAUSED else NextResponseStatus.RUNNING
+    return derived | {
+        "next_response_status": status, "next_response_since": since, "next_response_due": due,
+        "next_response_warning_at": advance(since, warning.warn_after(amount), schedule, fold.stops),
+        "next_response_at": answer, "next_response_met": met,
+    }
+
+
 def evaluate(clock: Clock, policy: SlaPolicy, calendars: Calendars | None = None) -> Clock:
-    """Recompute every derived field from the facts: the matched rule, both dues (business time and
-    pauses included), warning times, status, met flags and the next alarm time."""
+    """Recompute every derived field from the facts: the matched rule, the three dues (business time
+    and pauses included), warning times, status, met flags and the next alarm time."""
     if clock.policy_version != policy.version:
         raise ValueError(f"clock runs on policy v{clock.policy_version}, not v{policy.version}")
     calendars = default_schedules() if calendars is None else calendars
     rule = policy.rule_for(clock.priority, clock.channel, clock.customer_tier, clock.category)
     calendar_id = rule.calendar_id or policy.calendar_id
-    if calendar_id not in calendars and (rule.first_response.business or rule.resolution.business):
+    if calendar_id not in calendars and (rule.first_response.business or rule.resolution.business
+                                         or rule.next_response.business):
         raise CalendarMissing(f"business calendar {calendar_id!r} is not in the store")
     cal = calendars.get(calendar_id, ALWAYS)
     fr_sched = cal if rule.first_response.business else ALWAYS
@@ -664,6 +769,7 @@ def evaluate(clock: Clock, policy: SlaPolicy, calendars: Calendars | None = None
             "paused_since": fold.open_stop.at if fold.open_stop and fold.open_stop.kind == "pause" else None,
             "status": fold.status,
             "status_at": fold.status_at,
+            **_next_response(clock, rule.next_response, cal, fold, first, policy.warning),
         }
     )
     pending = pending_alarms(updated, policy)
@@ -684,20 +790,43 @@ def _ack_key(assigned_at: datetime) -> str:
     return f"unacknowledged:{assigned_at.isoformat()}"
 
 
+def _alarm_key(target: SlaTarget, kind: str, cycle: datetime | None = None) -> str:
+    """``first_response.warning``; the next response runs again after every customer message, so its
+    keys name the message (``next_response.breached@<time>``): each one is warned and breached once."""
+    return f"{target}.{kind}" if cycle is None else f"{target}.{kind}@{cycle.isoformat()}"
+
+
+def breached_targets(alarms: Sequence[str]) -> set[SlaTarget]:
+    """The targets a clock's raised alarms say were breached."""
+    out: set[SlaTarget] = set()
+    for key in alarms:
+        target, _, kind = key.split("@", 1)[0].partition(".")
+        if kind == "breached" and target in {t.value for t in SlaTarget}:
+            out.add(SlaTarget(target))
+    return out
+
+
 def pending_alarms(clock: Clock, policy: SlaPolicy) -> list[Alarm]:
     """Alarms not raised yet that still apply, whatever their time."""
     out: list[Alarm] = []
     live = clock.status in (ClockStatus.RUNNING, ClockStatus.PAUSED)
     if live and clock.first_response_at is None:
         t = SlaTarget.FIRST_RESPONSE
-        out.append(Alarm(f"{t}.warning", "warning", clock.first_response_warning_at or clock.first_response_due, t,
+        out.append(Alarm(_alarm_key(t, "warning"), "warning",
+                         clock.first_response_warning_at or clock.first_response_due, t, clock.first_response_due))
+        out.append(Alarm(_alarm_key(t, "breached"), "breached", clock.first_response_due, t,
                          clock.first_response_due))
-        out.append(Alarm(f"{t}.breached", "breached", clock.first_response_due, t, clock.first_response_due))
     if clock.status == ClockStatus.RUNNING:
         t = SlaTarget.RESOLUTION
-        out.append(Alarm(f"{t}.warning", "warning", clock.resolution_warning_at or clock.resolution_due, t,
-                         clock.resolution_due))
-        out.append(Alarm(f"{t}.breached", "breached", clock.resolution_due, t, clock.resolution_due))
+        out.append(Alarm(_alarm_key(t, "warning"), "warning", clock.resolution_warning_at or clock.resolution_due,
+                         t, clock.resolution_due))
+        out.append(Alarm(_alarm_key(t, "breached"), "breached", clock.resolution_due, t, clock.resolution_due))
+    due, since = clock.next_response_due, clock.next_response_since
+    if clock.next_response_status == NextResponseStatus.RUNNING and due is not None and since is not None:
+        t = SlaTarget.NEXT_RESPONSE
+        out.append(Alarm(_alarm_key(t, "warning", since), "warning", clock.next_response_warning_at or due, t,
+                         due))
+        out.append(Alarm(_alarm_key(t, "breached", since), "breached", due, t, due))
     if (
         live and clock.assigned_at is not None and clock.agent_id is not None and clock.acknowledged_at is None
         and (clock.first_responded_at is None or clock.first_responded_at < clock.assigned_at)
@@ -785,7 +914,7 @@ def record_overdue_reason(
 ) -> tuple[Clock, Event]:
     """Record why a breached ticket ran late; the event carries it to reporting. ``note`` must already
     be redacted of personal data."""
-    breached = {SlaTarget(k.split(".")[0]) for k in clock.alarms if k.endswith(".breached")}
+    breached = breached_targets(clock.alarms)
     if not breached:
         raise NotBreached(f"ticket {clock.ticket_no} has not breached an SLA target")
     if target is not None and target not in breached:
@@ -921,13 +1050,46 @@ def apply_acknowledged(clock: Clock, p: TicketAcknowledgedPayload) -> Clock:
     return clock
 
 
+_MAX_ANSWERS = 50
+
+
+def _answers(times: Sequence[datetime], since: datetime | None) -> list[datetime]:
+    """The agent answers that may still answer a customer message: those not older than the newest one
+    (``since``). Newest messages win, so an older answer can never answer a later message. Bounded:
+    intake publishes an answer only when one is owed, so more than a handful is already unusual; before
+    any message is known the newest are kept (a late message is newer than most of them)."""
+    kept = sorted({t for t in times if since is None or t >= since})
+    return kept[:_MAX_ANSWERS] if since is not None else kept[-_MAX_ANSWERS:]
+
+
 def apply_responded(clock: Clock, p: TicketRespondedPayload) -> Clock:
-    """The first response is the earliest answer to the customer; it stops the first-response target."""
+    """The first response is the earliest answer to the customer; it stops the first-response target.
+    Every answer (whatever its ``first_response`` flag) is also kept for the next-response target: the
+    earliest one at or after the customer's newest message answers it."""
     at = instant(p.responded_at)
     clock = _seen(clock, at)
     if clock.first_responded_at is None or at < clock.first_responded_at:
         clock = clock.model_copy(update={"first_responded_at": at})
-    return clock
+    return clock.model_copy(update={"answers": _answers([*clock.answers, at], clock.last_customer_reply_at)})
+
+
+def apply_customer_replied(clock: Clock, p: TicketCustomerRepliedPayload, policy: SlaPolicy) -> Clock:
+    """The customer wrote again: the newest message (by the time it carries, so an older one arriving
+    late changes nothing) starts the next-response target again. The message also carries the ticket's
+    status after it: a pending_customer ticket is back in progress at that instant, so the resolution
+    clock resumes even when intake's ``ticket.status_changed`` comes later (or never) — both give the
+    same time-stamped mark. Resolved/closed/reopened are left to their own events, as for status changes."""
+    at = instant(p.replied_at)
+    clock = _seen(clock, at)
+    newest = at if clock.last_customer_reply_at is None else max(clock.last_customer_reply_at, at)
+    clock = clock.model_copy(update={
+        "last_customer_reply_at": newest,
+        "customer_replies": max(clock.customer_replies, p.reply_count),
+        "answers": _answers(clock.answers, newest),
+    })
+    if p.status in _STATUS_MARKS:
+        return clock
+    return _mark(clock, at, status_mark(p.status, policy))
 
 
 def _undone(clock: Clock, at: datetime) -> bool:
@@ -981,7 +1143,8 @@ def status_mark(to_status: TicketStatus, policy: SlaPolicy) -> MarkKind:
 
 
 def apply_status_changed(clock: Clock, p: TicketStatusChangedPayload, policy: SlaPolicy) -> Clock:
-    """Entering a pausing status (pending_customer) pauses the resolution clock; leaving it resumes.
+    """Entering a pausing status (pending_customer) pauses the resolution and next-response clocks;
+    leaving it resumes them.
     Resolved/closed/reopened are left to their own events (they carry the facts)."""
     at = instant(p.changed_at)
     clock = _seen(clock, at)
@@ -999,11 +1162,17 @@ APPLIERS: dict[str, tuple[Applier | None, str]] = {
     TicketAcknowledged.type_name(): (apply_acknowledged, "acknowledged_at"),
     TicketResponded.type_name(): (apply_responded, "responded_at"),
     TicketStatusChanged.type_name(): (None, "changed_at"),  # needs the policy's pausing statuses
+    TicketCustomerReplied.type_name(): (None, "replied_at"),  # the same
     TicketResolved.type_name(): (apply_resolved, "resolved_at"),
     TicketClosed.type_name(): (apply_closed, "closed_at"),
     TicketReopened.type_name(): (apply_reopened, "reopened_at"),
 }
-"""Event type → (applier, the payload field holding the time the fact happened)."""
+"""Event type → (applier, the payload field holding the time the fact happened); None: in POLICY_APPLIERS."""
+
+POLICY_APPLIERS: dict[str, Callable[[Clock, Any, SlaPolicy], Clock]] = {
+    TicketStatusChanged.type_name(): apply_status_changed,
+    TicketCustomerReplied.type_name(): apply_customer_replied,
+}
 
 
 def fact_time(event: Event) -> datetime:
@@ -1031,7 +1200,7 @@ def apply_event(clock: Clock | None, event: Event, policy: SlaPolicy, calendars:
             ticket_id, p.ticket_no, correlation_id=event.correlation_id, at=fact_time(event), policy=policy
         )
     if applier is None:
-        clock = apply_status_changed(clock, p, policy)
+        clock = POLICY_APPLIERS[event.event_type](clock, p, policy)
     else:
         clock = applier(clock, p)
     return evaluate(clock, policy, calendars)
@@ -1071,14 +1240,18 @@ class ClockView(Clock):
     as_of: UtcDatetime
     first_response_remaining_seconds: int | None = Field(default=None, description="None once met or stopped.")
     resolution_remaining_seconds: int | None = Field(default=None, description="None while stopped or paused.")
+    next_response_remaining_seconds: int | None = Field(default=None, description="None unless running.")
 
 
 def view(clock: Clock, now: datetime) -> ClockView:
     live = clock.status in (ClockStatus.RUNNING, ClockStatus.PAUSED)
     fr = int((clock.first_response_due - now).total_seconds()) if live and clock.first_response_at is None else None
     res = int((clock.resolution_due - now).total_seconds()) if clock.status == ClockStatus.RUNNING else None
+    nr = None
+    if clock.next_response_status == NextResponseStatus.RUNNING and clock.next_response_due is not None:
+        nr = int((clock.next_response_due - now).total_seconds())
     return ClockView(**clock.model_dump(), as_of=now, first_response_remaining_seconds=fr,
-                     resolution_remaining_seconds=res)
+                     resolution_remaining_seconds=res, next_response_remaining_seconds=nr)
 
 
 class PreviewRequest(BaseModel):
@@ -1101,6 +1274,8 @@ class Preview(BaseModel):
     first_response_warning_at: UtcDatetime
     resolution_due: UtcDatetime
     resolution_warning_at: UtcDatetime
+    next_response_due: UtcDatetime = Field(
+        description="The answer owed to a further customer message written at start_at (after the first response).")
     acknowledge_by_minutes: int
 
 
@@ -1111,11 +1286,15 @@ def preview(request: PreviewRequest, policy: SlaPolicy, now: datetime, calendars
     clock = evaluate(clock.model_copy(update={"priority": request.priority, "category": request.category}), policy,
                      calendars)
     assert clock.first_response_warning_at is not None and clock.resolution_warning_at is not None
+    rule = policy.rule_for(request.priority, request.channel, request.customer_tier, request.category)
+    known = default_schedules() if calendars is None else calendars
+    schedule = known.get(clock.calendar_id or policy.calendar_id, ALWAYS)
+    next_due = due_at(start, rule.next_response.minutes, schedule if rule.next_response.business else ALWAYS)
     return Preview(
         policy_version=policy.version,
-        rule=policy.rule_for(request.priority, request.channel, request.customer_tier, request.category),
-        calendar_id=clock.calendar_id or policy.calendar_id, start_at=start,
+        rule=rule, calendar_id=clock.calendar_id or policy.calendar_id, start_at=start,
         first_response_due=clock.first_response_due, first_response_warning_at=clock.first_response_warning_at,
         resolution_due=clock.resolution_due, resolution_warning_at=clock.resolution_warning_at,
+        next_response_due=next_due,
         acknowledge_by_minutes=policy.acknowledge_within_minutes,
     )

@@ -1,16 +1,17 @@
 """SLA monitor's broker side. Event → handler table:
 
-| queue                            | message              | handler          |
-|----------------------------------|----------------------|------------------|
-| sla-monitor.ticket.created       | ticket.created       | on_created       |
-| sla-monitor.ticket.classified    | ticket.classified    | on_classified    |
-| sla-monitor.ticket.assigned      | ticket.assigned      | on_assigned      |
-| sla-monitor.ticket.acknowledged  | ticket.acknowledged  | on_acknowledged  |
-| sla-monitor.ticket.responded     | ticket.responded     | on_responded     |
-| sla-monitor.ticket.status_changed| ticket.status_changed| on_status_changed|
-| sla-monitor.ticket.resolved      | ticket.resolved      | on_resolved      |
-| sla-monitor.ticket.closed        | ticket.closed        | on_closed        |
-| sla-monitor.ticket.reopened      | ticket.reopened      | on_reopened      |
+| queue                               | message                 | handler             |
+|-------------------------------------|-------------------------|---------------------|
+| sla-monitor.ticket.created          | ticket.created          | on_created          |
+| sla-monitor.ticket.classified       | ticket.classified       | on_classified       |
+| sla-monitor.ticket.assigned         | ticket.assigned         | on_assigned         |
+| sla-monitor.ticket.acknowledged     | ticket.acknowledged     | on_acknowledged     |
+| sla-monitor.ticket.responded        | ticket.responded        | on_responded        |
+| sla-monitor.ticket.status_changed   | ticket.status_changed   | on_status_changed   |
+| sla-monitor.ticket.resolved         | ticket.resolved         | on_resolved         |
+| sla-monitor.ticket.closed           | ticket.closed           | on_closed           |
+| sla-monitor.ticket.reopened         | ticket.reopened         | on_reopened         |
+| sla-monitor.ticket.customer_replied | ticket.customer_replied | on_customer_replied |
 
 Publishes (from the alarm scanner and the overdue-reason route, through the clock's outbox):
 sla.warning, sla.breached, ticket.escalated, assignment.unacknowledged, sla.overdue_reason_recorded.
@@ -32,6 +33,7 @@ from contracts import (
     TicketClassified,
     TicketClosed,
     TicketCreated,
+    TicketCustomerReplied,
     TicketEscalated,
     TicketReopened,
     TicketResolved,
@@ -73,11 +75,14 @@ def register(bus: EventBus, service: SlaService) -> None:
     async def on_acknowledged(event: TicketAcknowledged) -> None:
         await record(event)
 
-    @bus.subscribe_events(TicketResponded, description="Stop the first-response target.")
+    @bus.subscribe_events(TicketResponded, description="Stop the first-response target, or the next-response one.")
     async def on_responded(event: TicketResponded) -> None:
         await record(event)
 
-    @bus.subscribe_events(TicketStatusChanged, description="pending_customer pauses the resolution clock; leaving it resumes.")
+    @bus.subscribe_events(
+        TicketStatusChanged,
+        description="pending_customer pauses the resolution and next-response clocks; leaving it resumes.",
+    )
     async def on_status_changed(event: TicketStatusChanged) -> None:
         await record(event)
 
@@ -91,4 +96,11 @@ def register(bus: EventBus, service: SlaService) -> None:
 
     @bus.subscribe_events(TicketReopened, description="Run the clock again.")
     async def on_reopened(event: TicketReopened) -> None:
+        await record(event)
+
+    @bus.subscribe_events(
+        TicketCustomerReplied,
+        description="Start (again) the next-response target; a paused ticket is back in progress.",
+    )
+    async def on_customer_replied(event: TicketCustomerReplied) -> None:
         await record(event)

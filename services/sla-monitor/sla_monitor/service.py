@@ -372,8 +372,12 @@ class SlaService:
 
     @staticmethod
     def _log(event: Event, clock: Clock) -> None:
+        nr = clock.next_response_status
         log.info(
-            "clock %s: %s applied (%s, %s, first response due %s, resolution due %s%s)",
+            "clock %s: %s applied (%s, %s, first response due %s, resolution due %s, next response %s%s%s)",
             clock.ticket_no, event.event_type, clock.priority, clock.status, clock.first_response_due.isoformat(),
-            clock.resolution_due.isoformat(), ", provisional" if clock.provisional else "",
+            clock.resolution_due.isoformat(), nr.value,
+            f" due {clock.next_response_due.isoformat()}" if clock.next_response_due and nr in (
+                domain.NextResponseStatus.RUNNING, domain.NextResponseStatus.PAUSED) else "",
+            ", provisional" if clock.provisional else "",
         )

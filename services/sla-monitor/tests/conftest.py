@@ -22,6 +22,8 @@ from contracts import (
     TicketClosedPayload,
     TicketCreated,
     TicketCreatedPayload,
+    TicketCustomerReplied,
+    TicketCustomerRepliedPayload,
     TicketReopened,
     TicketReopenedPayload,
     TicketResolved,
@@ -149,3 +151,17 @@ def paused(tid: str = "t001", when: datetime = T0) -> TicketStatusChanged:
 
 def resumed(tid: str = "t001", when: datetime = T0) -> TicketStatusChanged:
     return status_changed(tid, when, TicketStatus.IN_PROGRESS, TicketStatus.PENDING_CUSTOMER)
+
+
+def replied(tid: str = "t001", when: datetime = T0, *, status: TicketStatus = TicketStatus.IN_PROGRESS,
+            count: int = 1, message: str | None = None) -> TicketCustomerReplied:
+    """The customer wrote again (intake's ``ticket.customer_replied``); ``status`` is the ticket's after it."""
+    mid = message or f"msg-{tid}-{when.isoformat()}"
+    return TicketCustomerReplied.new(
+        TicketCustomerRepliedPayload(
+            **_ref(tid), message_id=mid[:64], channel=Channel.EMAIL, channel_message_id=f"ch-{mid}",
+            threaded_by="thread", excerpt="还是不行", status=status, assignee_id="A1", reply_count=count,
+            replied_at=when,
+        ),
+        correlation_id=f"corr-{tid}", producer="intake", occurred_at=when,
+    )

@@ -23,11 +23,11 @@ from contracts import (
 )
 from contracts.events_sla import OverdueReasonCode, SlaOverdueReasonRecorded
 from sla_monitor import domain
-from sla_monitor.domain import POLICY_V1, Clock, ClockStatus, PolicyRule, Target
+from sla_monitor.domain import POLICY_V1, Clock, ClockStatus, NextResponseStatus, PolicyRule, Target
 
 from .conftest import (
-    T0, acknowledged, assigned, at, classified, closed, created, paused, reopened, resolved, responded, resumed,
-    status_changed,
+    T0, acknowledged, assigned, at, classified, closed, created, paused, reopened, replied, resolved, responded,
+    resumed, status_changed,
 )
 
 PRIORITIES = list(Priority)
@@ -590,3 +590,307 @@ def test_preview_of_a_ticket_created_late_on_friday() -> None:
     assert p.calendar_id == "cn-default" and p.rule.priority == Priority.P3
     chat = domain.preview(domain.PreviewRequest(priority=Priority.P1, channel=Channel.ONLINE_CHAT), POLICY_V1, T0)
     assert chat.start_at == T0 and chat.first_response_due == at(10) and chat.first_response_warning_at == at(5)
+
+
+# ----------------------------------------------------------------------------- the next response (issue 18)
+NR = SlaTarget.NEXT_RESPONSE
+
+
+def answer(when: datetime) -> Event:
+    """A later agent answer (``first_response`` False): it stops the next response just the same."""
+    event = responded(when=when)
+    return event.model_copy(update={"payload": event.payload.model_copy(update={"first_response": False})})
+
+
+def _p2(*events: Event) -> Clock:
+    """A P2 e-mail ticket (2 h next response, calendar time) answered first at minute 30, then ``events``."""
+    return _replay([created(channel=Channel.EMAIL), classified(priority=Priority.P2, when=at(1), channel=Channel.EMAIL),
+                    responded(when=at(30)), *events])
+
+
+def _nr_keys(clock: Clock) -> set[str]:
+    return {a.key for a in domain.pending_alarms(clock, POLICY_V1) if a.target == NR}
+
+
+def test_policy_v1_next_response_targets_and_versions_stored_without_them() -> None:
+    for channel in CHANNELS:
+        assert POLICY_V1.rule_for(Priority.P1, channel).next_response == Target(minutes=30)
+        assert POLICY_V1.rule_for(Priority.P2, channel).next_response == Target(minutes=120)
+        assert POLICY_V1.rule_for(Priority.P3, channel).next_response == Target(minutes=8 * 60, business=True)
+        assert POLICY_V1.rule_for(Priority.P4, channel).next_response == Target(minutes=24 * 60, business=True)
+    assert POLICY_V1.next_response_minutes(Priority.P2) == 120
+    old = _data()
+    for rule in old["rules"]:
+        del rule["next_response"]  # a version stored before the next response existed
+    assert domain.SlaPolicy.model_validate(old) == POLICY_V1
+
+
+def test_next_response_targets_are_editable_and_validated() -> None:
+    data = _data()
+    p1 = next(r for r in data["rules"] if r["priority"] == "P1" and r["channel"] is None)
+    p1["next_response"] = {"minutes": 20, "business": False}
+    edited = domain.SlaPolicy.model_validate(data)
+    assert edited.rule_for(Priority.P1).next_response == Target(minutes=20)
+    assert edited.rule_for(Priority.P1, Channel.PHONE).next_response == Target(minutes=30)  # its own cell
+    for bad in ({"minutes": 0}, {"minutes": 525_601}, {"minutes": "soon"}):
+        data = _data()
+        data["rules"][0]["next_response"] = bad
+        with pytest.raises(ValidationError, match="next_response"):
+            domain.SlaPolicy.model_validate(data)
+    data = _data()
+    p1 = next(r for r in data["rules"] if r["priority"] == "P1" and r["channel"] is None)
+    p1["next_response"] = {"minutes": 3 * 60, "business": False}  # looser than P2's 2 h
+    with pytest.raises(ValidationError, match="next_response targets must not loosen"):
+        domain.SlaPolicy.model_validate(data)
+
+
+def test_a_customer_message_after_the_first_response_starts_the_next_response() -> None:
+    before = _p2()
+    assert before.next_response_status == NextResponseStatus.NONE and before.next_response_due is None
+    clock = domain.apply_event(before, replied(when=at(60)), POLICY_V1)
+    assert clock.next_response_status == NextResponseStatus.RUNNING and clock.next_response_since == at(60)
+    assert clock.next_response_target == Target(minutes=120)
+    assert clock.next_response_due == at(180) and clock.next_response_warning_at == at(120)
+    assert clock.next_check_at == at(120) and _nr_keys(clock) == {
+        f"next_response.warning@{at(60).isoformat()}", f"next_response.breached@{at(60).isoformat()}"}
+    assert clock.customer_replies == 1 and clock.last_customer_reply_at == at(60)
+    for field in ("first_response_due", "first_response_warning_at", "first_response_met", "resolution_due",
+                  "resolution_warning_at", "status", "paused_seconds"):
+        assert getattr(clock, field) == getattr(before, field), field  # the other targets do not move
+    assert domain.view(clock, at(100)).next_response_remaining_seconds == 80 * 60
+
+
+def test_business_hours_next_response_crosses_the_night() -> None:
+    clock = _replay([created(when=local(2026, 11, 25, 9), channel=Channel.EMAIL), responded(when=local(2026, 11, 25, 10)),
+                     replied(when=local(2026, 11, 25, 16))])  # P3: 8 business hours
+    assert clock.next_response_due == local(2026, 11, 26, 15)
+    assert clock.next_response_warning_at == local(2026, 11, 26, 14)
+
+
+def test_a_message_before_the_first_response_is_covered_by_it() -> None:
+    events = [created(channel=Channel.EMAIL), classified(priority=Priority.P2, when=at(1), channel=Channel.EMAIL),
+              replied(when=at(10))]
+    clock = _replay(events)
+    assert clock.next_response_status == NextResponseStatus.NONE and _nr_keys(clock) == set()
+    assert clock.first_response_due == at(120) and clock.next_check_at == at(60)  # the first response's warning
+    clock = domain.apply_event(clock, responded(when=at(50)), POLICY_V1)  # this answer answers both
+    assert clock.next_response_status == NextResponseStatus.NONE and clock.next_response_met is None
+    # an acknowledgement met the first response: a message after it is owed an answer of its own
+    acked = _replay([*events[:2], acknowledged(when=at(5)), replied(when=at(10))])
+    assert acked.next_response_status == NextResponseStatus.RUNNING and acked.next_response_due == at(130)
+
+
+def test_the_next_answer_stops_it_whatever_its_first_response_flag() -> None:
+    clock = _p2(replied(when=at(60)), answer(at(90)))
+    assert clock.next_response_status == NextResponseStatus.ANSWERED and clock.next_response_at == at(90)
+    assert clock.next_response_met is True and _nr_keys(clock) == set()
+    assert clock.next_check_at == clock.resolution_warning_at and clock.first_responded_at == at(30)
+    late = _p2(replied(when=at(60)), answer(at(200)), answer(at(400)))
+    assert late.next_response_met is False and late.next_response_at == at(200)  # the earliest answer counts
+    assert late.answers == [at(200), at(400)]
+
+
+def test_each_message_restarts_it_and_an_older_one_arriving_late_changes_nothing() -> None:
+    clock = _p2(replied(when=at(60), count=1), replied(when=at(100), count=2))
+    assert clock.next_response_since == at(100) and clock.next_response_due == at(220)
+    late = domain.apply_event(clock, replied(when=at(80), count=1), POLICY_V1)
+    derived = ("next_response_status", "next_response_since", "next_response_due", "next_response_warning_at",
+               "next_check_at", "customer_replies", "first_response_due", "resolution_due")
+    assert {f: getattr(late, f) for f in derived} == {f: getattr(clock, f) for f in derived}
+    # an answer between the two messages answered the first only
+    clock = _p2(replied(when=at(60)), answer(at(70)), replied(when=at(100)))
+    assert clock.next_response_status == NextResponseStatus.RUNNING and clock.next_response_due == at(220)
+    assert clock.answers == []  # older than the newest message: it can never answer it
+
+
+def test_next_response_warns_and_breaches_once_per_message_on_the_escalation_path() -> None:
+    clock = _p2(replied(when=at(60)))
+    clock, events = domain.fire(clock, POLICY_V1, at(120))
+    [warning] = events
+    assert isinstance(warning, SlaWarning) and warning.payload.target == NR
+    assert warning.payload.deadline == at(180) and warning.payload.remaining_seconds == 3600
+    assert domain.fire(clock, POLICY_V1, at(150))[1] == []
+    clock, events = domain.fire(clock, POLICY_V1, at(181))
+    [breach] = events  # a first breach of a P2: no escalation yet
+    assert isinstance(breach, SlaBreached) and breach.payload.target == NR and breach.payload.breach_count == 1
+    assert breach.payload.overdue_seconds == 60 and clock.breach_count == 1
+    assert domain.fire(clock, POLICY_V1, at(190))[1] == []
+    first_ids = {str(warning.event_id), str(breach.event_id)}
+
+    clock = domain.apply_event(clock, replied(when=at(200), count=2), POLICY_V1)  # still unanswered: again
+    assert clock.next_response_due == at(320) and clock.next_check_at == at(260)
+    clock, events = domain.fire(clock, POLICY_V1, at(321))  # scanner was late: the breach says it
+    assert _keys(events) == ["sla.breached", "ticket.escalated"]
+    breach, escalation = events
+    assert breach.payload.target == NR and breach.payload.breach_count == 2  # type: ignore[attr-defined]
+    assert isinstance(escalation, TicketEscalated) and escalation.payload.target == NR
+    assert not first_ids & {str(e.event_id) for e in events}  # a new message, new alarm events
+    assert domain.breached_targets(clock.alarms) == {NR}
+    clock, reason = domain.record_overdue_reason(
+        clock, reason_id="r1", code=OverdueReasonCode.INSUFFICIENT_RESOURCES, target=NR, note="", staff_id="S1",
+        now=at(400))
+    assert reason.payload.target == NR
+    with pytest.raises(domain.NotBreached):
+        domain.record_overdue_reason(clock, reason_id="r2", code=OverdueReasonCode.OTHER,
+                                     target=SlaTarget.FIRST_RESPONSE, note="", staff_id="S1", now=at(400))
+
+
+def test_a_breached_p1_next_response_escalates_at_once() -> None:
+    clock = _replay([created(channel=Channel.PHONE), classified(priority=Priority.P1, when=at(1)),
+                     responded(when=at(5)), replied(when=at(10))])
+    assert clock.next_response_due == at(40)
+    _, events = domain.fire(clock, POLICY_V1, at(40))
+    assert _keys(events) == ["sla.breached", "ticket.escalated"] and events[0].payload.target == NR  # type: ignore[attr-defined]
+
+
+def test_a_paused_ticket_resumes_whichever_of_reply_and_status_change_comes_first() -> None:
+    """Intake answers a message on a pending_customer ticket with ticket.customer_replied (status after:
+    in_progress) and ticket.status_changed at the same instant; either alone resumes the clocks."""
+    start = [paused(when=at(60))]
+    reply, resume = replied(when=at(120)), resumed(when=at(120))
+    a, b, only = _p2(*start, reply, resume), _p2(*start, resume, reply), _p2(*start, reply)
+    assert a == b and only.model_dump(exclude={"marks"}) == a.model_dump(exclude={"marks"})
+    for clock in (a, only):
+        assert clock.status == ClockStatus.RUNNING and clock.paused_seconds == 3600
+        assert clock.resolution_due == at(24 * 60 + 60)
+        assert clock.next_response_status == NextResponseStatus.RUNNING and clock.next_response_due == at(240)
+    waiting = _p2(*start)
+    assert waiting.status == ClockStatus.PAUSED
+    stalled = domain.apply_event(waiting, replied(when=at(120), status=TicketStatus.PENDING_CUSTOMER), POLICY_V1)
+    assert stalled.next_response_status == NextResponseStatus.PAUSED and _nr_keys(stalled) == set()
+
+
+def test_pending_customer_pauses_a_running_next_response() -> None:
+    clock = _p2(replied(when=at(60)), paused(when=at(90)))
+    assert clock.next_response_status == NextResponseStatus.PAUSED and _nr_keys(clock) == set()
+    assert domain.view(clock, at(100)).next_response_remaining_seconds is None
+    clock = domain.apply_event(clock, resumed(when=at(150)), POLICY_V1)
+    assert clock.next_response_status == NextResponseStatus.RUNNING and clock.next_response_due == at(180 + 60)
+
+
+def test_resolved_and_closed_tickets_owe_no_next_response() -> None:
+    clock = _p2(replied(when=at(60)), resolved(when=at(90)))
+    assert clock.next_response_status == NextResponseStatus.STOPPED and clock.next_response_met is None
+    assert _nr_keys(clock) == set() and clock.next_check_at is None
+    clock = domain.apply_event(clock, reopened(when=at(120)), POLICY_V1)  # reopened by the survey
+    assert clock.status == ClockStatus.RUNNING and clock.next_response_status == NextResponseStatus.STOPPED
+    clock = domain.apply_event(clock, replied(when=at(130), count=2), POLICY_V1)  # the next message: a new clock
+    assert clock.next_response_status == NextResponseStatus.RUNNING and clock.next_response_due == at(250)
+
+
+def test_a_message_that_reopens_a_closed_ticket_counts_once_it_is_reopened() -> None:
+    events = [closed(when=at(100)), replied(when=at(150), status=TicketStatus.REOPENED), reopened(when=at(150))]
+    clock = _p2(*events)
+    assert clock.status == ClockStatus.RUNNING and clock.next_response_status == NextResponseStatus.RUNNING
+    assert clock.next_response_due == at(270)
+    waiting = _p2(*events[:2])  # ticket.reopened still on its way
+    assert waiting.next_response_status == NextResponseStatus.STOPPED and waiting.next_check_at is None
+    assert _p2(events[2], events[0], events[1]) == clock
+
+
+CONVERSATION: list[Event] = [
+    created(channel=Channel.EMAIL),
+    classified(priority=Priority.P2, when=at(1), channel=Channel.EMAIL),
+    acknowledged(when=at(3)),
+    responded(when=at(20)),
+    replied(when=at(40), count=1),
+    answer(at(70)),
+    paused(when=at(80)),
+    replied(when=at(100), count=2),
+    resumed(when=at(100)),
+    replied(when=at(130), count=3),
+    answer(at(200)),
+    resolved(when=at(300)),
+    reopened(when=at(320)),
+    replied(when=at(330), count=4),
+]
+
+
+def test_the_conversation_in_order() -> None:
+    clock = _replay(CONVERSATION)
+    assert clock.first_response_due == at(120) and clock.first_response_met is True
+    assert clock.paused_seconds == 40 * 60 and clock.resolution_due == at(24 * 60 + 40)
+    assert clock.customer_replies == 4 and clock.next_response_since == at(330)
+    assert clock.next_response_status == NextResponseStatus.RUNNING and clock.next_response_due == at(450)
+    assert clock.answers == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.permutations(CONVERSATION))
+def test_a_conversation_in_any_order_gives_the_same_clock(order: list[Event]) -> None:
+    assert _replay(order) == _replay(CONVERSATION)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.sampled_from(range(len(CONVERSATION))), min_size=1, max_size=6), st.randoms())
+def test_redelivered_replies_and_answers_change_nothing(extra: list[int], rnd: object) -> None:
+    events = CONVERSATION + [CONVERSATION[i] for i in extra]
+    rnd.shuffle(events)  # type: ignore[attr-defined]
+    assert _replay(events) == _replay(CONVERSATION)
+
+
+reply_starts = st.datetimes(min_value=datetime(2025, 12, 1), max_value=datetime(2026, 12, 1), timezones=st.just(UTC))
+minutes_after = st.integers(2, 14 * 24 * 60)
+pause_spans = st.lists(st.tuples(st.integers(1, 20 * 24 * 60), st.integers(1, 3 * 24 * 60)), max_size=4)
+
+
+def _conversation(start: datetime, priority: Priority, reply_after: int, pauses: list[tuple[int, int]]) -> Clock:
+    t = lambda m: start + timedelta(minutes=m)  # noqa: E731
+    events: list[Event] = [created(when=start, channel=Channel.EMAIL),
+                           classified(priority=priority, when=start, channel=Channel.EMAIL), acknowledged(when=t(1))]
+    for a, n in pauses:
+        events += [paused(when=t(a)), resumed(when=t(a + n))]
+    return _replay([*events, replied(when=t(reply_after))])
+
+
+@settings(max_examples=40, deadline=None)
+@given(reply_starts, st.sampled_from(PRIORITIES), minutes_after, pause_spans)
+def test_the_next_response_due_is_never_before_the_message_and_pauses_never_shorten_it(
+    start: datetime, priority: Priority, reply_after: int, pauses: list[tuple[int, int]]
+) -> None:
+    start = domain.instant(start)
+    clock = _conversation(start, priority, reply_after, pauses)
+    plain = _conversation(start, priority, reply_after, [])
+    since = start + timedelta(minutes=reply_after)
+    assert clock.next_response_since == plain.next_response_since == since
+    assert plain.next_response_due is not None and clock.next_response_due is not None
+    assert since < plain.next_response_warning_at <= plain.next_response_due  # type: ignore[operator]
+    assert since < clock.next_response_due and clock.next_response_due >= plain.next_response_due
+    target = POLICY_V1.rule_for(priority, Channel.EMAIL).next_response
+    schedule = CN_SCHED if target.business else domain.ALWAYS
+    stops = domain.fold_marks(clock.marks).stops
+    assert domain.counted(since, clock.next_response_due, schedule, stops) == timedelta(minutes=target.minutes)
+
+
+@settings(max_examples=40, deadline=None)
+@given(reply_starts, st.sampled_from(PRIORITIES), st.lists(minutes_after, min_size=1, max_size=5), pause_spans)
+def test_messages_never_move_the_first_response_or_resolution_deadline(
+    start: datetime, priority: Priority, replies: list[int], pauses: list[tuple[int, int]]
+) -> None:
+    """A message only ever carries the status intake also announces with ticket.status_changed at the same
+    instant (a pending_customer ticket is back in progress): with those status changes the resolution is
+    exactly what they alone make it, and the first response never depends on messages at all."""
+    start = domain.instant(start)
+    t = lambda m: start + timedelta(minutes=m)  # noqa: E731
+    base: list[Event] = [created(when=start, channel=Channel.EMAIL),
+                         classified(priority=priority, when=start, channel=Channel.EMAIL)]
+    base += [e for a, n in pauses for e in (paused(when=t(a)), resumed(when=t(a + n)))]
+    intake_resumes = [resumed(when=t(m)) for m in replies]
+    quiet = _replay(base)
+    without = _replay([*base, *intake_resumes])
+    with_replies = _replay([*base, *intake_resumes, *(replied(when=t(m), count=i + 1) for i, m in enumerate(replies))])
+    for field in ("first_response_due", "first_response_warning_at", "first_response_target"):
+        assert getattr(with_replies, field) == getattr(without, field) == getattr(quiet, field)
+    for field in ("resolution_due", "resolution_warning_at", "resolution_target", "paused_seconds", "status"):
+        assert getattr(with_replies, field) == getattr(without, field)
+    if not pauses:
+        assert (with_replies.resolution_due, with_replies.resolution_warning_at) == (
+            quiet.resolution_due, quiet.resolution_warning_at)
+
+
+def test_preview_shows_the_next_response_for_a_message_at_the_start() -> None:
+    p = domain.preview(domain.PreviewRequest(priority=Priority.P3, channel=Channel.EMAIL,
+                                             start_at=local(2026, 11, 27, 17)), POLICY_V1, T0)
+    assert p.next_response_due == local(2026, 11, 30, 16) and p.rule.next_response.business
+    chat = domain.preview(domain.PreviewRequest(priority=Priority.P1, channel=Channel.ONLINE_CHAT), POLICY_V1, T0)
+    assert chat.next_response_due == at(30)

@@ -25,7 +25,8 @@ from sla_monitor.domain import POLICY_V1
 from sla_monitor.service import ClockContention, SlaService
 
 from .conftest import (
-    T0, acknowledged, assigned, at, classified, closed, created, paused, reopened, resolved, responded, resumed,
+    T0, acknowledged, assigned, at, classified, closed, created, paused, reopened, replied, resolved, responded,
+    resumed,
 )
 
 AGENT = auth_header(StaffRole.AGENT)
@@ -243,7 +244,8 @@ async def test_health_and_asyncapi_list_one_queue_per_event(running: dict[str, A
     client = running["client"]
     assert (await client.get("/health/live")).json() == {"status": "ok", "service": "sla-monitor"}
     spec = (await client.get("/asyncapi.json")).json()
-    for event in ("created", "classified", "assigned", "acknowledged", "responded", "resolved", "closed", "reopened"):
+    for event in ("created", "classified", "assigned", "acknowledged", "responded", "resolved", "closed", "reopened",
+                  "status_changed", "customer_replied"):
         assert any(f"sla-monitor.ticket.{event}" in name for name in spec["channels"])
     assert (await client.get("/openapi.json")).status_code == 200
 
@@ -531,3 +533,167 @@ async def test_preview_checks_tokens_and_input(running: dict[str, Any]) -> None:
     r = await client.post("/api/v1/preview", json=body, headers=AGENT)
     assert r.status_code == 200 and r.json()["first_response_due"] == _ts(10)
     assert r.json()["resolution_due"] == _ts(240) and r.json()["acknowledge_by_minutes"] == 10
+
+
+# ----------------------------------------------------------------------------- the next response (issue 18)
+def _metric(text: str, name: str, **labels: str) -> float:
+    """A sample of the Prometheus text exposition (0 when absent)."""
+    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in text.splitlines():
+        if line.startswith(name + "{"):
+            got = ",".join(sorted(line[len(name) + 1:line.index("}")].split(",")))
+            if got == want:
+                return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def _p2_answered(running: dict[str, Any], tid: str = "t001") -> None:
+    """A P2 e-mail ticket (next response: 2 h, calendar time) first answered at minute 30."""
+    await _publish(running, created(tid, channel=Channel.EMAIL), classified(tid, priority=Priority.P2, when=at(1)),
+                   responded(tid, when=at(30)))
+
+
+async def test_a_customer_message_starts_the_next_response_and_the_next_answer_stops_it(
+    running: dict[str, Any],
+) -> None:
+    await _p2_answered(running)
+    clock = await _clock(running)
+    assert clock["next_response_status"] == "none" and clock["next_response_due"] is None
+    assert clock["next_response_target"] == {"minutes": 120, "business": False}
+
+    message = replied(when=at(60))
+    await _publish(running, message)
+    clock = await _clock(running)
+    assert clock["next_response_status"] == "running" and clock["next_response_since"] == _ts(60)
+    assert clock["next_response_due"] == _ts(180) and clock["next_response_warning_at"] == _ts(120)
+    assert clock["next_response_remaining_seconds"] is not None and clock["customer_replies"] == 1
+    assert clock["first_response_due"] == _ts(120) and clock["resolution_due"] == _ts(24 * 60)  # unmoved
+    before = await _doc(running)
+
+    await _publish(running, message, message)  # redelivered: same event id
+    assert await _doc(running) == before
+    older = replied(when=at(45))  # an older message, late
+    await _publish(running, older)
+    after = await _doc(running)
+    assert after["revision"] == before["revision"] + 1 and str(older.event_id) in after["applied_events"]
+    assert (after["next_response_due"], after["next_response_since"], after["next_check_at"]) == (
+        at(180), at(60), at(120))
+
+    await _publish(running, responded(when=at(90), agent="A2"))
+    clock = await _clock(running)
+    assert clock["next_response_status"] == "answered" and clock["next_response_at"] == _ts(90)
+    assert clock["next_response_met"] is True and clock["next_response_remaining_seconds"] is None
+    assert clock["first_responded_at"] == _ts(30)
+
+
+async def test_the_scanner_warns_and_breaches_the_next_response(running: dict[str, Any]) -> None:
+    client, kit, service = running["client"], running["kit"], running["service"]
+    metrics = (await client.get("/metrics")).text
+    breached_before = _metric(metrics, "helpdesk_events_published_total", service="sla-monitor",
+                              event_type="sla.breached")
+    await _p2_answered(running)
+    await _publish(running, replied(when=at(60)))
+    assert (await service.tick(at(59))).published == 0
+    assert (await service.tick(at(120))).published == 1
+    [warning] = published(kit, SlaWarning)
+    assert warning.payload.target == "next_response" and warning.payload.deadline == at(180)
+    await service.tick(at(181))
+    [breach] = published(kit, SlaBreached)
+    assert breach.payload.target == "next_response" and breach.payload.overdue_seconds == 60
+    assert published(kit, TicketEscalated) == []  # a first breach of a P2
+    for minute in (182, 200):
+        await service.tick(at(minute))
+    assert len(published(kit, SlaBreached)) == 1
+    metrics = (await client.get("/metrics")).text
+    assert _metric(metrics, "helpdesk_events_published_total", service="sla-monitor",
+                   event_type="sla.breached") == breached_before + 1
+
+    r = await client.get("/api/v1/clocks/overdue", headers=SUPERVISOR)
+    assert [c["ticket_id"] for c in r.json()] == ["t001"] and r.json()[0]["next_response_status"] == "running"
+    body = {"code": "insufficient_resources", "target": "next_response"}
+    r = await client.post("/api/v1/clocks/t001/overdue-reasons", json=body, headers=AGENT)
+    assert r.status_code == 201, r.text
+
+    await _publish(running, replied(when=at(200), count=2))  # unanswered still: a new message, a new clock
+    await service.tick(at(260))
+    assert len(published(kit, SlaWarning)) == 2 and published(kit, SlaWarning)[1].payload.deadline == at(320)
+    await service.tick(at(321))
+    assert len(published(kit, SlaBreached)) == 2
+    [escalation] = published(kit, TicketEscalated)  # the second breach of the ticket escalates
+    assert escalation.payload.target == "next_response"
+    clock = await _clock(running)
+    assert clock["breach_count"] == 2 and clock["escalation_count"] == 1
+
+
+async def test_a_paused_ticket_resumes_whichever_of_reply_and_status_change_arrives_first(
+    running: dict[str, Any],
+) -> None:
+    for tid, first, second in (("t001", "reply", "status"), ("t002", "status", "reply")):
+        await _p2_answered(running, tid)
+        await _publish(running, paused(tid, when=at(60)))
+        events = {"reply": replied(tid, when=at(120)), "status": resumed(tid, when=at(120))}
+        await _publish(running, events[first])
+        clock = await _clock(running, tid)
+        assert clock["status"] == "running" and clock["paused_seconds"] == 3600  # resumed by either
+        await _publish(running, events[second], events[first])  # and the other, and a duplicate
+    a, b = await _clock(running, "t001"), await _clock(running, "t002")
+    for clock in (a, b):
+        assert clock["next_response_status"] == "running" and clock["next_response_due"] == _ts(240)
+        assert clock["resolution_due"] == _ts(24 * 60 + 60) and clock["first_response_due"] == _ts(120)
+    same = ("status", "paused_seconds", "resolution_due", "next_response_due", "next_response_warning_at",
+            "next_check_at", "marks")
+    assert {k: a[k] for k in same} == {k: b[k] for k in same}
+
+
+async def test_resolved_tickets_owe_no_next_response_until_a_message_after_reopening(running: dict[str, Any]) -> None:
+    kit, service = running["kit"], running["service"]
+    await _p2_answered(running)
+    await _publish(running, replied(when=at(60)), resolved(when=at(90)))
+    clock = await _clock(running)
+    assert clock["next_response_status"] == "stopped" and clock["next_check_at"] is None
+    await _publish(running, reopened(when=at(120)))
+    assert (await _clock(running))["next_response_status"] == "stopped"
+    await service.tick(at(119))
+    await service.tick(at(200))
+    assert published(kit, SlaWarning) == []
+    await _publish(running, replied(when=at(130), count=2))
+    clock = await _clock(running)
+    assert clock["next_response_status"] == "running" and clock["next_response_due"] == _ts(250)
+
+
+async def test_a_message_for_an_unknown_ticket_opens_a_provisional_clock(running: dict[str, Any]) -> None:
+    await _publish(running, replied(when=at(60)))
+    clock = await _clock(running)
+    assert clock["provisional"] is True and clock["next_response_status"] == "none"  # no first response known
+    await _p2_answered(running)
+    clock = await _clock(running)
+    assert clock["provisional"] is False and clock["next_response_due"] == _ts(180)
+
+
+async def test_next_response_targets_are_part_of_each_policy_version(running: dict[str, Any]) -> None:
+    client = running["client"]
+    active = (await client.get("/api/v1/policies/active", headers=AGENT)).json()
+    assert {r["priority"]: r["next_response"] for r in active["rules"] if r["channel"] is None} == {
+        "P1": {"minutes": 30, "business": False}, "P2": {"minutes": 120, "business": False},
+        "P3": {"minutes": 480, "business": True}, "P4": {"minutes": 1440, "business": True}}
+    draft = _draft()
+    p2 = next(r for r in draft["rules"] if r["priority"] == "P2")
+    p2["next_response"] = {"minutes": 0}
+    assert (await client.post("/api/v1/policies", json=draft, headers=ADMIN)).status_code == 422
+    p2["next_response"] = {"minutes": 45}
+    r = await client.post("/api/v1/policies", json=draft, headers=ADMIN)
+    assert r.status_code == 201, r.text
+    omitted = _draft()
+    for rule in omitted["rules"]:
+        del rule["next_response"]  # an admin tool that does not know the field yet: the defaults
+    r = await client.post("/api/v1/policies", json=omitted, headers=ADMIN)
+    assert r.status_code == 201 and r.json()["rules"] == active["rules"]
+    preview = {"priority": "P2", "channel": "email", "start_at": _ts(0), "policy_version": 2}
+    assert (await client.post("/api/v1/preview", json=preview, headers=AGENT)).json()["next_response_due"] == _ts(45)
+
+    await _p2_answered(running, "old")
+    assert (await client.post("/api/v1/policies/2/activate", headers=ADMIN)).status_code == 200
+    await _p2_answered(running, "new")
+    await _publish(running, replied("old", when=at(60)), replied("new", when=at(60)))
+    assert (await _clock(running, "old"))["next_response_due"] == _ts(180)  # keeps its version
+    assert (await _clock(running, "new"))["next_response_due"] == _ts(105)

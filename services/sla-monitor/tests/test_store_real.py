@@ -2,8 +2,9 @@
 operation in one process): the indexes are accepted; a ticket's clock is created once and its
 compare-and-set on ``revision`` has exactly one winner among concurrent writers (and an event is
 recorded once); concurrent scheduling into the same alarm buckets loses no ticket and the shared scan
-cursor only moves forward; datetimes come back UTC-aware at the same instant; the overdue list and the
-policy/calendar lists come back in their documented order; the calendar upsert counts every edit."""
+cursor only moves forward; datetimes come back UTC-aware at the same instant (also inside lists: the
+agent answers a next response is measured by); the overdue list and the policy/calendar lists come back in
+their documented order; the calendar upsert counts every edit."""
 
 from __future__ import annotations
 
@@ -14,9 +15,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from contracts import Channel, Priority
+from servicekit.documents import to_doc
 from sla_monitor import domain
 from sla_monitor.domain import Clock, ClockStatus, PolicyBody, PolicyStatus
 from sla_monitor.store import SlaStore
+
+from .conftest import at, classified, created, replied, responded
 
 T0 = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -166,3 +171,38 @@ async def test_racing_creators_of_a_new_calendar_all_get_it_back(real_db: Any) -
         assert all(r.calendar_id == cal.calendar_id and 1 <= r.revision <= 6 for r in made)
         assert max(r.revision for r in made) == 6
         assert (await SlaStore(real_db).get_calendar(cal.calendar_id)).revision == 6  # type: ignore[union-attr]
+
+
+async def test_a_conversation_clock_reads_back_as_it_was_computed(real_db: Any) -> None:
+    """The next-response facts and derived fields (an answer list of datetimes, the message it is owed
+    for, the per-message alarm keys) survive the real server unchanged, so a clock recomputed from the
+    stored facts equals the stored one; a policy version stored without next-response targets (before
+    they existed) reads with the defaults."""
+    policy = domain.POLICY_V1
+    events = [created(channel=Channel.EMAIL), classified(priority=Priority.P2, when=at(1)), responded(when=at(30)),
+              replied(when=at(60)), responded(when=at(200)), responded(when=at(90)), replied(when=at(80))]
+    computed = None
+    for event in events:
+        computed = domain.apply_event(computed, event, policy)
+    assert computed is not None and computed.answers == [at(90), at(200)]
+    computed, _ = domain.fire(computed, policy, at(30))  # nothing due; a clock as the scanner leaves it
+    store = SlaStore(real_db)
+    assert await store.insert_clock(computed, "e1")
+    stored = (await store.load_clock("t001")).clock  # type: ignore[union-attr]
+    assert stored == computed and all(t.tzinfo is not None for t in stored.answers)
+    assert domain.evaluate(stored, policy) == computed
+    assert stored.next_response_status == domain.NextResponseStatus.ANSWERED and stored.next_response_met is True
+
+    # a next-response alarm key with the message time in it round-trips too
+    late = domain.apply_event(stored, replied(when=at(300)), policy)
+    late, events = domain.fire(late, policy, at(421))
+    assert [e.event_type for e in events] == ["sla.breached"]
+    assert await store.save_clock(late, revision=1, event_id="e2")
+    assert (await store.load_clock("t001")).clock == late  # type: ignore[union-attr]
+
+    old = to_doc(policy, id_field="version")
+    for rule in old["rules"]:
+        del rule["next_response"]
+    old.update(status="active", created_by="system", created_at=T0)
+    await store.policies.insert_one(old)
+    assert (await store.get_policy(policy.version)).policy() == policy  # type: ignore[union-attr]
