@@ -80,8 +80,9 @@ def clock(tid: str, due_minutes: float) -> dict[str, Any]:
             "policy_version": 1, "calendar_id": "default", "breach_count": 0, "paused_seconds": 0}
 
 
-CLOCKS = {"t-sla": clock("t-sla", 30), "t-await": clock("t-await", 600), "t-await2": clock("t-await2", 900),
-          "t-plain": clock("t-plain", 3000)}
+CLOCKS = {"t-sla": clock("t-sla", 30), "t-await": {**clock("t-await", 600), "next_response_status": "running",
+                                                   "next_response_due": iso(-40)},
+          "t-await2": clock("t-await2", 900), "t-plain": clock("t-plain", 3000)}
 
 ATTACHMENTS = [
     {"name": "快递面单.jpg", "content_type": "image/jpeg", "size_bytes": 284211, "url": "https://files.example/m/1.jpg"},
@@ -284,6 +285,8 @@ def test_conversation_thread_waiting_marker_queue_and_inbox(console: LiveConsole
         assert page.locator("#act-reply > *").evaluate_all("els => els.map(e => e.id || e.tagName)") == \
             ["H3", "awaiting", "reply-form"]
         assert page.locator(".toolbar .tag.awaiting").inner_text() == "客户待回复"
+        # the SLA panel shows the answer owed for the customer's latest message (next-response target)
+        assert "追问回复" in page.locator("body").inner_text()
         # the conversation is the page's first thing and nothing overflows sideways
         assert page.evaluate("document.documentElement.scrollWidth") <= DESK["width"]
         shot("ticket-zh")

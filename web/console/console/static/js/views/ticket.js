@@ -17,6 +17,19 @@ function action(title, content, { id, open = false } = {}) {
   return h("details", { class: "action", id, open }, h("summary", {}, title), content);
 }
 
+// the answer owed after the customer's latest message (SLA monitor's next-response target)
+function nextResponse(clock) {
+  const status = clock.next_response_status;
+  if (!status || status === "none") return null;
+  const text = {
+    running: `${t("col.due")} ${when(clock.next_response_due)}`,
+    paused: `${t("sla.paused")} · ${t("col.due")} ${when(clock.next_response_due)}`,
+    answered: `${clock.next_response_met ? t("sla.met") : t("sla.late")} · ${when(clock.next_response_at)}`,
+    stopped: t("sla.next_stopped"),
+  }[status] ?? status;
+  return [t("sla.next_response"), text];
+}
+
 function clockPanel(clock) {
   if (!clock) return h("p", { class: "muted" }, t("none"));
   const state = slaState(clock);
@@ -24,6 +37,7 @@ function clockPanel(clock) {
     [t("col.sla"), slaCell(clock)],
     [t("sla.first_response"), clock.first_response_at ? `${t("sla.met")} · ${when(clock.first_response_at)}` : `${t("col.due")} ${when(clock.first_response_due)}`],
     [t("sla.resolution"), clock.resolved_at ? `${when(clock.resolved_at)}` : `${t("col.due")} ${when(clock.resolution_due)}`],
+    nextResponse(clock),
     [t("col.status"), label("clock", clock.status)],
     clock.paused_seconds ? [t("sla.paused"), duration(clock.paused_seconds)] : null,
     clock.breach_count ? [t("sla.breached"), String(clock.breach_count)] : null,
