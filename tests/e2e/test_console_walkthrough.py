@@ -210,6 +210,20 @@ def test_agent_and_supervisor_walkthrough(platform: Any, desks: Any) -> None:
     note.locator("input[name=contacted_customer]").check()
     note.locator("button[type=submit]").click()
     desk.page.wait_for_selector("#timeline >> text=已联系客户, 说明满减与优惠券可叠加规则")
+    # the customer calls again from the same number: the message lands on this ticket, the agent sees the thread
+    # and that the customer waits for an answer, and answers from the reply box
+    call = {"channel": "phone", "channel_message_id": f"{first['ticket_id']}-call-2", "customer": {"phone": "13700001111"},
+            "text": "我再问一下, 优惠券和满减到底能不能一起用"}
+    r = platform.post("intake", "/api/v1/messages", json=call, headers={"X-API-Key": platform.channel_keys["phone"]})
+    assert r.status_code == 201 and r.json()["ticket_id"] == first["ticket_id"], r.text
+    desk.page.reload()
+    desk.page.wait_for_selector("#timeline >> text=优惠券和满减到底能不能一起用")
+    assert "起在等待你的回复" in desk.page.locator("#awaiting").inner_text()
+    desk.shot("07b-agent-conversation")
+    desk.page.fill("#reply-form textarea", "可以一起用: 先满减, 再用优惠券")
+    desk.page.click("#reply-form button[type=submit]")
+    desk.page.wait_for_selector("#timeline >> text=先满减, 再用优惠券")
+    assert desk.page.locator("#awaiting").count() == 0
     result = desk.open_action("act-resolve")
     result.locator("textarea").fill("已告知活动规则, 客户表示理解")
     result.locator("select[name=solution_type]").select_option("guidance")
