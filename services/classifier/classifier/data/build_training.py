@@ -5,8 +5,8 @@ Run ``uv run python -m classifier.data.build_training`` (from ``services/classif
 
 Version 5: v4's rows as v4 generated them (same texts, order and split, so the held-out split is still
 exactly v3's 2,421 examples), followed by
-604 TRAIN-ONLY wordings (``wordings_v5_train.json``, group ids ``issue:lang:vK``, their own random stream
-``SEED + 5``) for the weaknesses found in real customer wording:
+932 TRAIN-ONLY wordings (``wordings_v5_train.json``, group ids ``issue:lang:vK``, their own random stream
+``SEED + 5``; 604 first, then 328 for the priority line) for the weaknesses found in real customer wording:
 
 * funds safety is P1 for the wallet, card, top-up, transfer, withdrawal and refund side of the platform:
   five new issues (``fs-unrecognised`` charges/payments/debits the customer did not make or does not
@@ -24,7 +24,18 @@ exactly v3's 2,421 examples), followed by
   how-to), and a few P3 money wordings (refund status within the normal time, linking a card, downloading
   a statement) for ``as-refund-howto``, ``as-account`` and ``as-invoice``;
 * a grievance about money taken or lost through the company's failure ("you let someone drain my account
-  and nobody cares") is a complaint AND P1: a new issue ``cp-funds`` (complaint / after_sales / P1).
+  and nobody cares") is a complaint AND P1: a new issue ``cp-funds`` (complaint / after_sales / P1);
+* the P2 / P3 / P4 line in real wording (questions, indirect phrasing, typos, 口语, emoji, zh/en mixed, long
+  and very short messages): 328 more wordings appended to 18 existing issues (no new issue) — P2 for a
+  customer left without the product or app for days or needing it for work or school (``as-blocked``, which
+  also takes long repairs, an app that crashes after reinstalling and data lost in a sync; ``as-hwfault``,
+  ``as-nopower``), parcels stuck for a week, delivered but not received, lost, damaged or held by customs
+  (``as-logi-urgent``), approved refunds well past the promised time (``as-refund-missing``), escalation
+  hinted at indirectly (``cp-escalate``: consumer council, regulators, 黑猫投诉, posting the chat logs) and
+  data misuse (``cp-privacy``), P4 for thanks, greetings and "already solved" (``ot-chat``) and wishes said
+  indirectly (``rq-feature``, ``rq-improve``, ``rq-service``, ``rq-logistics``, ``rq-product-new``), and P3
+  counter-examples (a bug with a way round it ``as-bug``, a repair or delivery within its normal time
+  ``as-repair`` / ``as-logi-late``, an ordinary complaint ``cp-attitude`` / ``cp-quality``).
 
 Seven v5 wordings that happened to be near copies of texts in the independent evaluation sets (short common
 phrases such as "charged twice" or 卡丢了, written without seeing them) were removed before the build, so
