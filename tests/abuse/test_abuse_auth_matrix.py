@@ -69,6 +69,12 @@ CHANNEL_KEY_ROUTES: dict[tuple[str, str], dict[str, Any]] = {
         "json": {"customer": {"phone": "13800138000"}},
         "ok": 200,
     },
+    ("POST", "/api/v1/messages"): {
+        # a customer's further message: no ticket of theirs yet, so it opens one (never lost)
+        "path": "/api/v1/messages",
+        "json": {"channel": "web_form", "channel_message_id": "matrix-2", "text": "上次的问题还没有解决"},
+        "ok": 201,
+    },
 }
 # The auth layer's own refusals (a handler may also answer 403 for its own reasons, e.g. "not your ticket").
 AUTH_403 = ("this action needs one of the roles", "change your password before doing anything else")
