@@ -130,6 +130,10 @@ def cues(normalized: str) -> list[str]:
     found = []
     contains = normalized.__contains__
     for name, (plain, latin) in _TERMS.items():
-        if any(map(contains, plain)) or any(_starts_a_word(normalized, t) for t in filter(contains, latin)):
+        if any(map(contains, plain)):
+            found.append(f"cue:{name}")
+            continue
+        hits = list(filter(contains, latin))  # C-level scans; the word-start check only for what is there
+        if hits and any(_starts_a_word(normalized, t) for t in hits):
             found.append(f"cue:{name}")
     return found
