@@ -27,6 +27,26 @@ def a_day(n: int) -> list[Any]:
     return events
 
 
+async def pending_of(service: ReportingService, events: list[Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Fold ``events`` into their facts without applying their cells: the (ticket, pending entries) each
+    left, as a consumer that died between its two writes would."""
+    store = service.store
+    original = store.apply_pending
+    captured: list[tuple[str, list[dict[str, Any]]]] = []
+
+    async def hold(ticket_id: str, entries: list[dict[str, Any]]) -> int:
+        captured.append((ticket_id, entries))
+        return 0
+
+    store.apply_pending = hold  # type: ignore[method-assign]
+    try:
+        for event in events:
+            await service.apply_to_fact(event)
+    finally:
+        store.apply_pending = original  # type: ignore[method-assign]
+    return captured
+
+
 async def test_racing_replicas_and_redeliveries_count_each_event_once(real_db: Any) -> None:
     store = ReportingStore(real_db)
     await store.ensure_indexes()
@@ -52,18 +72,7 @@ async def test_a_relay_racing_the_consumer_applies_the_increments_once(real_db: 
     """The consumer's own apply and every replica's relay hit the same pending entries at once."""
     store = ReportingStore(real_db)
     service = ReportingService(store, timezone="Asia/Shanghai")
-    fact = (f.created("r900", local(D1, 9)))
-    original = store.apply_pending
-    captured: list[tuple[str, list[dict[str, Any]]]] = []
-
-    async def hold(ticket_id: str, entries: list[dict[str, Any]]) -> int:
-        captured.append((ticket_id, entries))
-        return 0
-
-    store.apply_pending = hold  # type: ignore[method-assign]
-    await service.apply_to_fact(fact)
-    store.apply_pending = original  # type: ignore[method-assign]
-    (ticket_id, entries), = captured
+    (ticket_id, entries), = await pending_of(service, [f.created("r900", local(D1, 9))])
     results = await asyncio.gather(*(ReportingStore(real_db).apply_pending(ticket_id, entries) for _ in range(6)),
                                    service.relay_pending(grace_seconds=0))
     assert sorted(results[:6]).count(len(entries)) + (results[6] == len(entries)) == 1
@@ -128,17 +137,7 @@ async def test_callers_queued_behind_a_cell_transaction_share_the_next_one(real_
         db = client[real_db.name]
         store = ReportingStore(db)
         service = ReportingService(store, timezone="Asia/Shanghai")
-        captured: list[tuple[str, list[dict[str, Any]]]] = []
-        original = store.apply_pending
-
-        async def hold(ticket_id: str, entries: list[dict[str, Any]]) -> int:
-            captured.append((ticket_id, entries))
-            return 0
-
-        store.apply_pending = hold  # type: ignore[method-assign]
-        for i in range(20):
-            await service.apply_to_fact(f.created(f"g{i:02d}", local(D1, 9)))
-        store.apply_pending = original  # type: ignore[method-assign]
+        captured = await pending_of(service, [f.created(f"g{i:02d}", local(D1, 9)) for i in range(20)])
         before = Commits.n
         results = await asyncio.gather(*(store.apply_pending(t, e) for t, e in captured),
                                        *(store.apply_pending(t, e) for t, e in captured[:5]))  # 5 repeats
@@ -156,17 +155,7 @@ async def test_handlers_cancelled_mid_transaction_leave_nothing_half_done(real_d
     each fact counted once, and the next event's cells go through at once."""
     store = ReportingStore(real_db)
     service = ReportingService(store, timezone="Asia/Shanghai")
-    captured: list[tuple[str, list[dict[str, Any]]]] = []
-    original = store.apply_pending
-
-    async def hold(ticket_id: str, entries: list[dict[str, Any]]) -> int:
-        captured.append((ticket_id, entries))
-        return 0
-
-    store.apply_pending = hold  # type: ignore[method-assign]
-    for i in range(10):
-        await service.apply_to_fact(f.created(f"x{i:02d}", local(D1, 9)))
-    store.apply_pending = original  # type: ignore[method-assign]
+    captured = await pending_of(service, [f.created(f"x{i:02d}", local(D1, 9)) for i in range(10)])
     callers = [asyncio.ensure_future(store.apply_pending(t, e)) for t, e in captured]
     await asyncio.sleep(0.005)  # the first transaction is under way, the rest queued behind it
     for caller in callers:
