@@ -293,18 +293,25 @@ def detect(normalized: str) -> Signal | None:
         for m in pattern.finditer(normalized):
             if not _hypothetical(normalized, m.start()):
                 return Signal(kind, (m.group(0).strip(),))
+    present: dict[int, bool] = {}  # the pairs' first sides are few and shared (money words): searched once
     for pair in _PAIRS:
+        key = id(pair.first)
+        if key not in present:
+            present[key] = pair.first.search(normalized) is not None
+        if not present[key]:  # no money / card / credential word at all: the costlier anomaly scan is skipped
+            continue
         found = _near(pair.first, pair.second, normalized, pair.window)
         if found is None:
             continue
         *words, at = found
         if _hypothetical(normalized, at):
             continue
-        if pair.kind == "missing" and _LEFT_RE.search(normalized) is None:
-            continue  # "my refund hasn't arrived yet" alone: a status question, not money lost
         evidence = tuple(w.strip() for w in words)
         if pair.kind == "missing":
-            evidence += (_LEFT_RE.search(normalized).group(0).strip(),)  # type: ignore[union-attr]
+            left = _LEFT_RE.search(normalized)
+            if left is None:
+                continue  # "my refund hasn't arrived yet" alone: a status question, not money lost
+            evidence += (left.group(0).strip(),)
         return Signal(pair.kind, evidence)
     alone = _MISSING_ALONE.search(normalized)
     if alone is not None and not _hypothetical(normalized, alone.start()):

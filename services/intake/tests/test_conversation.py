@@ -25,7 +25,7 @@ CHAT = {"channel": "online_chat", "channel_message_id": "chat-s1-1", "subject": 
         "description": "快递三天没动, 订单号 B987654321", "customer": {"chat_session_id": "s1"}}
 
 
-async def open_ticket(running: dict[str, Any], sub: dict[str, Any], keys: dict[str, str] | None = None) -> dict[str, Any]:
+async def open_ticket(running: dict[str, Any], sub: dict[str, Any]) -> dict[str, Any]:
     service = running["service"]
     from contracts import TicketSubmission
 
