@@ -127,9 +127,7 @@ class IntakeService:
         """Link the contact to a known customer by any identifier, or create one (seed 000). New
         identifiers of a known customer are remembered; one already owned by another customer is not
         moved. A phone number written in an e-mail body fills an empty phone field of the profile."""
-        keys = [domain.lookup_key(c, self.pepper) for c in domain.identity_claims(sub.customer)]
-        owners = await self.store.key_owners(keys)
-        customer_id = next((owners[k] for k in keys if k in owners), None)  # the strongest identifier wins
+        keys, owners, customer_id = await self._known(sub.customer)
         fresh_id = customer_id is None
         if customer_id is None:
             customer_id = uuid.uuid4().hex
@@ -168,7 +166,7 @@ class IntakeService:
         if done is not None:  # a redelivery: finish an interrupted publish, change nothing
             await self.outbox.flush(self.store.tickets, done.ticket_id)
             return MessageResult(done, "duplicate", None, duplicate=True)
-        customer_id = await self._known_customer(message.customer)
+        *_, customer_id = await self._known(message.customer)
         reference = domain.reference_in(message)
         keys = domain.message_thread_keys(message)
         by_reference = await self.store.find_by_reference(reference) if reference else None
@@ -222,13 +220,12 @@ class IntakeService:
         log.info("message %s opened ticket %s (%s)", message_id, result.ticket.ticket_no, decision.action)
         return MessageResult(ticket or result.ticket, decision.action, None, duplicate=result.duplicate)
 
-    async def _known_customer(self, contact: CustomerContact) -> str | None:
-        """The customer a message's contact identifies, without creating one."""
+    async def _known(self, contact: CustomerContact) -> tuple[list[str], dict[str, str], str | None]:
+        """The contact's lookup keys (strongest identifier first), their current owners, and the customer the
+        strongest known identifier names — without creating anything."""
         keys = [domain.lookup_key(c, self.pepper) for c in domain.identity_claims(contact)]
-        if not keys:
-            return None
-        owners = await self.store.key_owners(keys)
-        return next((owners[k] for k in keys if k in owners), None)
+        owners = await self.store.key_owners(keys) if keys else {}
+        return keys, owners, next((owners[k] for k in keys if k in owners), None)
 
     async def supply_from_channel(self, channel: str, channel_message_id: str, *, description: str,
                                   order_number: str | None, contact: CustomerContact) -> Ticket | None:
@@ -412,8 +409,7 @@ class IntakeService:
         values = {k: v for k, v in values.items() if v is not None}
         self._check_consent(values, consented=False)
         contact = CustomerContact(phone=values.get("phone"), email=values.get("email"))
-        keys = [domain.lookup_key(c, self.pepper) for c in domain.identity_claims(contact)]
-        owners = await self.store.key_owners(keys)
+        keys, owners, _ = await self._known(contact)
         if owners:
             raise DomainError("customer_exists", f"a customer with that contact exists: {next(iter(owners.values()))}")
         customer_id = uuid.uuid4().hex
