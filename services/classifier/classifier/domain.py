@@ -787,32 +787,25 @@ def _safety_first(result: Classification, text: str, prediction: ModelPrediction
     names the evidence."""
     signal = safety.detect(text)
     p1 = prediction.priority.probabilities.get(Priority.P1.value, 0.0) if prediction is not None else 0.0
-    if signal is None and p1 < model_p1_at:
+    if signal is None and (p1 < model_p1_at or result.priority == Priority.P1):
         return result
     update: dict[str, Any] = {}
-    notes = []
+    terms = list(result.explanation.matched_terms)
     if signal is not None:
-        notes.append(signal.describe())
+        note = signal.describe()
         update["tags"] = _union([result.tags, [signal.tag]])
-        update["matched_terms"] = None
+        terms = list(dict.fromkeys([*signal.evidence, *terms]))
     else:
-        notes.append(f"{model_version} gives P1 p={p1:.2f} (>= {model_p1_at:.2f})")
-    if result.priority == Priority.P1 and signal is None:
-        return result
+        note = f"{model_version} gives P1 p={p1:.2f} (>= {model_p1_at:.2f})"
     if result.priority != Priority.P1:
         update["priority"] = Priority.P1
-        notes[-1] += f": priority {result.priority}→P1"
+        note += f": priority {result.priority}→P1"
     if signal is not None and result.category in _NOT_A_CASE:
         update["category"] = Category.AFTER_SALES
         update["module"] = Module.TECHNICAL if signal.tag == "account_security" else Module.AFTER_SALES
-        notes[-1] += f", category {result.category}→after_sales"
-    explanation = result.explanation
-    terms = list(explanation.matched_terms)
-    if signal is not None:
-        terms = list(dict.fromkeys([*signal.evidence, *terms]))
-    update.pop("matched_terms", None)
-    update["explanation"] = explanation.model_copy(update={
-        "detail": f"{explanation.detail}; {'; '.join(notes)}", "matched_terms": terms})
+        note += f", category {result.category}→after_sales"
+    update["explanation"] = result.explanation.model_copy(update={
+        "detail": f"{result.explanation.detail}; {note}", "matched_terms": terms})
     return result.model_copy(update=update)
 
 
