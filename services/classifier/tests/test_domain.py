@@ -162,6 +162,34 @@ def test_latin_terms_must_start_a_word() -> None:
     assert domain.contains("buying", "buy") is True
 
 
+def test_one_pass_term_index_finds_overlapping_terms_and_keeps_word_starts() -> None:
+    """A rule set's terms are found in one pass (Aho-Corasick): a term inside another term's match, a none
+    term inside an any term, latin terms only at a word start, patterns still searched, and the same
+    answer rule by rule as for the whole set."""
+    rules = [
+        Rule(id="flow", any_terms=["退款流程"], category=Category.PRE_SALES, module=Module.PRODUCT, priority=None),
+        Rule(id="refund", any_terms=["退款", "refund"], none_terms=["款流"], category=Category.AFTER_SALES,
+             module=Module.AFTER_SALES, priority=Priority.P3),
+        Rule(id="pattern", patterns=[r"gd\d{6}"], category=Category.AFTER_SALES, module=Module.LOGISTICS,
+             priority=None),
+        Rule(id="bug", any_terms=["bug"], all_terms=["app"], category=Category.AFTER_SALES, module=Module.TECHNICAL,
+             priority=Priority.P2),
+    ]
+    ruleset = RuleSet(version=9, rules=rules, created_at=NOW)
+
+    def ids(text: str) -> list[str]:
+        result = domain.classify(ruleset, ClassificationInput(description=text))
+        one_by_one = [r.id for r in rules if domain.match_rule(r, domain.normalize(text), Channel.WEB_FORM)]
+        assert result.matched_rules == one_by_one
+        return result.matched_rules
+
+    assert ids("退款流程是什么") == ["flow"]  # 退款 is found inside 退款流程, but 款流 vetoes the refund rule
+    assert ids("我要退款") == ["refund"]
+    assert ids("prefund please") == [] and ids("refunds please") == ["refund"]
+    assert ids("工单 GD123456 的app有debug") == ["pattern"] and ids("app bug") == ["bug"]
+    assert ids("bug only") == []  # all_terms missing
+
+
 def test_none_terms_exclude_a_rule() -> None:
     result = classify("不是投诉, 想问一下价格")
     assert result.category == Category.PRE_SALES and "complaint" not in result.tags
