@@ -38,6 +38,7 @@ import json
 import math
 import pickle
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -72,23 +73,27 @@ def grams(normalized: str, char_range: tuple[int, int] = CHAR_RANGE,
     with one space; a word shorter than n counts once, whole) and, with ``word_range``, ``w:``-prefixed
     latin word n-grams."""
     out: list[str] = []
-    append = out.append
+    extend = out.extend
     min_n, max_n = char_range
     for word in normalized.split():
         w = f" {word} "
         size = len(w)
         for n in range(min_n, max_n + 1):
             if size <= n:
-                append(w)
+                out.append(w)
                 break
-            for start in range(size - n + 1):
-                append(w[start:start + n])
+            if n == 1:
+                extend(w)
+            else:
+                extend([w[start:start + n] for start in range(size - n + 1)])
     if word_range is not None:
         words = _WORD.findall(normalized)
         lo, hi = word_range
         for n in range(lo, hi + 1):
-            for start in range(len(words) - n + 1):
-                append("w:" + " ".join(words[start:start + n]))
+            if n == 1:
+                extend(["w:" + word for word in words])
+            else:
+                extend(["w:" + " ".join(words[start:start + n]) for start in range(len(words) - n + 1)])
     return out
 
 
@@ -216,18 +221,13 @@ class LinearModel:
 
     def _counts(self, normalized: str) -> dict[int, int]:
         """Vocabulary index → count of the known n-grams of ``normalized`` (see :func:`grams`)."""
-        vocabulary = self.vocabulary
-        counts: dict[int, int] = {}
         if self.ngram_range is None:  # a model pickled before ngram_range existed
             found = self.analyzer(normalized)
         else:
             found = features(normalized, self.ngram_range, getattr(self, "word_range", None),
                              getattr(self, "cues", False))
-        get = vocabulary.get
-        for g in found:
-            i = get(g)
-            if i is not None:
-                counts[i] = counts.get(i, 0) + 1
+        counts = Counter(map(self.vocabulary.get, found))  # lookups and counting in C; unknown n-grams → None
+        counts.pop(None, None)
         return counts
 
     def _features(self, normalized: str) -> tuple[np.ndarray, np.ndarray]:
@@ -301,24 +301,100 @@ class LinearModel:
                     out.append(sl.start + k)
         return out
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the derived arrays of the fast path (rebuilt on first use)."""
+        state = dict(self.__dict__)
+        state.pop("_fast", None)
+        state.pop("_means", None)
+        return state
+
+    def _fast_plan(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[tuple[str, int, int]]] | None:
+        """Every head's probabilities with a few numpy operations over all scores at once: the calibration
+        slopes and offsets of every score column, the part each column belongs to, and one matrix from the
+        score columns to every head's reported labels (the average over a head's parts and the joint head's
+        sums folded in), with each head's span of reported labels. None for models the plain path must
+        score: v2 softmax heads, a binary head, parts that do not tile the score vector in order."""
+        if "_fast" in self.__dict__:
+            return self._fast
+        plan = None
+        plans = getattr(self, "plans", None)
+        if plans is not None:
+            total = len(self.bias)
+            width = sum(len(self.classes[head]) for head in plans)
+            a, b, matrix = np.zeros(total), np.zeros(total), np.zeros((total, width))
+            part_of = np.zeros(total, dtype=np.int64)
+            spans: list[tuple[str, int, int]] = []
+            usable, expected, parts_seen = True, 0, 0  # the next part must start where the last one stopped
+            for head, (n, parts, position) in plans.items():
+                offset = spans[-1][2] if spans else 0
+                for sl, columns, pa, pb in parts:
+                    if pa is None or pb is None or (n == 2 and len(columns) == 1) or sl.start != expected:
+                        usable = False
+                        break
+                    expected = sl.stop
+                    part_of[sl] = parts_seen
+                    parts_seen += 1
+                    a[sl], b[sl] = pa, pb
+                    for k, column in enumerate(columns):
+                        out = column if position is None else position[column]
+                        matrix[sl.start + k, offset + out] += 1 / len(parts)
+                if not usable:
+                    break
+                spans.append((head, offset, offset + len(self.classes[head])))
+            if usable and expected == total:
+                plan = (a, b, part_of, matrix, spans)
+        self._fast = plan
+        return plan
+
+    def _fast_heads(self, scores: np.ndarray) -> dict[str, HeadPrediction] | None:
+        """Every head's prediction by the fast plan, or None (no plan, or a part whose sigmoids all
+        underflow: the plain path gives it uniform probabilities)."""
+        plan = self._fast_plan()
+        if plan is None:
+            return None
+        a, b, part_of, matrix, spans = plan
+        sig = 1.0 / (1.0 + np.exp(np.minimum(a * scores + b, 709.0)))  # exp overflows past ~709.78
+        sums = np.bincount(part_of, weights=sig)
+        if sums.min() < 1e-300:
+            return None
+        probabilities = (sig / sums[part_of]) @ matrix
+        exact, rounded = probabilities.tolist(), np.round(probabilities, 4).tolist()
+        heads = {}
+        for head, lo, hi in spans:
+            classes, p = self.classes[head], exact[lo:hi]
+            best = max(range(len(p)), key=p.__getitem__)
+            heads[head] = HeadPrediction(classes[best], p[best], dict(zip(classes, rounded[lo:hi])))
+        return heads
+
+    def _category_weights(self, label: str) -> np.ndarray:
+        """Per feature, the mean weight of the score columns voting for ``label`` of the category head."""
+        means = self.__dict__.setdefault("_means", {})
+        found = means.get(label)
+        if found is None:
+            found = means[label] = self.weights[:, self._columns("category", label)].mean(axis=1)
+        return found
+
     def predict_normalized(self, normalized: str) -> ModelPrediction:
         """Scores of text already passed through :func:`classifier.domain.normalize` (what
         ``ClassificationInput.text`` returns), so the rules and the model share one normalisation."""
         index, values = self._features(normalized)
-        scores = (self.bias + values @ self.weights[index] if len(index) else self.bias).tolist()
-        heads: dict[str, HeadPrediction] = {}
-        for head, classes in self.classes.items():
-            p = self._head(head, scores)
-            best = max(range(len(p)), key=p.__getitem__)
-            heads[head] = HeadPrediction(classes[best], p[best], {c: round(x, 4) for c, x in zip(classes, p)})
+        scores = self.bias + values @ self.weights[index] if len(index) else self.bias
+        heads = self._fast_heads(scores)
+        if heads is None:
+            plain = scores.tolist()
+            heads = {}
+            for head, classes in self.classes.items():
+                p = self._head(head, plain)
+                best = max(range(len(p)), key=p.__getitem__)
+                heads[head] = HeadPrediction(classes[best], p[best], {c: round(x, 4) for c, x in zip(classes, p)})
         top: list[str] = []
         if len(index):
-            columns = self._columns("category", heads["category"].label)
-            contribution = values * self.weights[np.ix_(index, columns)].mean(axis=1)
-            for i in np.argsort(-contribution):
-                if contribution[i] <= 0 or len(top) == TOP_TERMS:
+            contribution = values * self._category_weights(heads["category"].label)[index]
+            order = np.argsort(-contribution)[:4 * TOP_TERMS]  # enough for five distinct terms
+            for feature, weight in zip(index[order].tolist(), contribution[order].tolist()):
+                if weight <= 0 or len(top) == TOP_TERMS:
                     break
-                term = self.terms[int(index[i])]
+                term = self.terms[feature]
                 term = term.removeprefix("w:").strip() or term  # " my", "my " and w:my read alike
                 if term not in top:
                     top.append(term)

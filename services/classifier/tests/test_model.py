@@ -117,6 +117,36 @@ def test_fast_scoring_equals_sklearn(small: tuple[model.LinearModel, list[model.
         assert got.category.label == category.classes_[int(np.argmax(expected))]
 
 
+def test_vectorised_heads_equal_the_plain_path(small: tuple[model.LinearModel, list[model.Example]]) -> None:
+    """The fast path (every head's calibrated probabilities in a few numpy operations) gives the plain
+    per-part computation's labels and probabilities, and the top terms of the full weight rows; the derived
+    arrays are not pickled, and are rebuilt after loading."""
+    fitted, subset = small
+    assert fitted._fast_plan() is not None
+    for text in (*TEXTS, *(e.text for e in subset[:200])):
+        normalized = domain.normalize(text)
+        index, values = fitted._features(normalized)
+        scores = fitted.bias + values @ fitted.weights[index] if len(index) else fitted.bias
+        fast = fitted._fast_heads(scores)
+        assert fast is not None
+        for head in model.HEADS:
+            plain = fitted._head(head, scores.tolist())
+            assert fast[head].label == fitted.classes[head][int(np.argmax(plain))]
+            assert list(fast[head].probabilities.values()) == pytest.approx(plain, abs=1e-4)
+        got = fitted.predict_normalized(normalized)
+        if len(index):
+            columns = fitted._columns("category", got.category.label)
+            contribution = values * fitted.weights[np.ix_(index, columns)].mean(axis=1)
+            clean = [(t.removeprefix("w:").strip() or t) for t in (fitted.terms[int(i)] for i in index)]
+            best = {clean[i] for i in np.flatnonzero(contribution >= contribution.max() - 1e-9)}  # n-grams that
+            assert contribution.max() <= 0 or got.top_terms[0] in best  # always co-occur weigh the same
+    blob = model.dumps(model.TrainedModel(version=3, trained_at=NOW, training_digest="x", examples=1, corrections=0,
+                                          model=fitted))
+    back = model.loads(blob).model
+    assert "_fast" not in back.__dict__ and "_means" not in back.__dict__
+    assert back.predict("退款还没到账").priority == fitted.predict("退款还没到账").priority
+
+
 def test_a_model_pickled_by_v2_still_predicts() -> None:
     """A v2 model (softmax logistic heads, no calibration plans) stored in a database keeps working: the
     object is rebuilt as unpickling does, with v2's attributes only."""
