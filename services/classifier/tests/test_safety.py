@@ -160,3 +160,46 @@ def test_nothing_lowers_a_safety_signal(signal: str, before: str, after: str, ca
         return
     result = decide(RULES, ClassificationInput(description=text), prediction(category, priority, p), "m1")
     assert result.priority == Priority.P1
+
+
+_SCREENED = [*(p for _, p in safety._SINGLE), *(p for pair in safety._PAIRS for p in (pair.first, pair.second)),
+             safety._LEFT_RE, safety._MISSING_ALONE]
+_WORDS = sorted(safety._SCREEN.automaton.keys())
+"""The literal words the screen knows, and pieces that make near misses of them."""
+
+
+def _never_skips_a_match(text: str) -> None:
+    possible = safety._SCREEN.possible(text)
+    for pattern in _SCREENED:
+        if id(pattern) not in possible:
+            assert pattern.search(text) is None, (pattern.pattern[:60], text)
+
+
+def test_the_screen_reads_literal_words_from_every_pattern() -> None:
+    """Every detector pattern is screened (none falls back to always running), through words of its own."""
+    assert not safety._SCREEN.always
+    assert {"charg", "扣款", "hack", "冒烟", "twice"} <= set(_WORDS)
+    leads = safety._leads(list(safety._parse.parse(r"(?<![a-z])ab(?:c|d)|[$£]\s?\d|\b\d+x|(?:e|f)?g")))
+    assert leads is safety._STOP  # an optional start: may begin anywhere
+    assert safety._leads(list(safety._parse.parse(r"(?<![a-z])ab(?:c|d)|[$£]\s?\d|\b\d+x"))) == {
+        "ab", "$", "£", *"0123456789"}
+
+
+def test_the_screen_never_skips_a_search_that_would_match_on_real_wording() -> None:
+    from classifier import evaluate, model
+
+    texts = [e.text for e in model.load_examples()]
+    texts += [row.text for _, file in evaluate.INDEPENDENT for row in evaluate.load_independent(file)]
+    for text in texts:
+        _never_skips_a_match(normalize(text))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_WORDS), st.sampled_from(_WORDS).map(lambda w: w[:-1] or w),
+                          st.text(alphabet="abcdeilmnorstuy 0123456789$.,!?扣钱卡了没到账被盗两次", max_size=12)),
+                max_size=12))
+def test_the_screen_never_skips_a_search_that_would_match(parts: list[str]) -> None:
+    """Texts made of the screen's own words, their truncations and noise: a pattern the screen rules out
+    never matches (the screen only saves time, it never changes a decision)."""
+    _never_skips_a_match(" ".join(parts))
+    _never_skips_a_match("".join(parts))
