@@ -26,6 +26,7 @@ from .events import ALL_EVENTS, TICKET_EVENTS
 from .events_classifier import *  # noqa: F403
 from .events_dispatcher import *  # noqa: F403
 from .events_intake import *  # noqa: F403
+from .events_knowledge import *  # noqa: F403
 from .events_reporting import *  # noqa: F403
 from .events_sla import *  # noqa: F403
 from .events_survey import *  # noqa: F403
@@ -63,3 +64,7 @@ __all__ = [
     "registered_events",
     "utcnow",
 ]
+
+from . import events_knowledge as _knowledge  # noqa: E402
+
+__all__ += list(_knowledge.__all__)
