@@ -15,6 +15,15 @@
 | GET    | /api/v1/models                                    | supervisor, admin  |
 | POST   | /api/v1/models/train (retrain + held-out figures) | admin              |
 | POST   | /api/v1/models/{v}/activate                       | admin              |
+| GET    | /api/v1/knowledge (list, filters, title search)   | any staff (agents: published and drafts) |
+| POST   | /api/v1/knowledge (a new draft)                   | any staff          |
+| GET    | /api/v1/knowledge/search?q= (ranked, published)   | any staff          |
+| POST   | /api/v1/knowledge/suggest (dry run for a text)    | supervisor, admin  |
+| GET    | /api/v1/knowledge/{id}, /knowledge/{id}/history   | any staff / supervisor, admin |
+| PUT    | /api/v1/knowledge/{id} (new version)              | any staff (agents: drafts only) |
+| POST   | /api/v1/knowledge/{id}/publish, /archive          | supervisor, admin  |
+| GET    | /api/v1/tickets/{ticket_id}/suggestions           | any staff          |
+| POST   | /api/v1/tickets/{ticket_id}/suggestions/feedback  | any staff          |
 
 Every rule edit creates a new immutable rule set version derived from the active one, activates it and
 tells every replica (``classifier.config_activated``); ``base_version`` makes an edit fail with 409 when
@@ -28,8 +37,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field, model_validator
 
-from contracts import Channel, CustomerTier
+from contracts import Category, Channel, CustomerTier, Module
 from servicekit import Admin, AnyStaff, ApiError, Supervisor
+
+from .knowledge import Content, Kind, Lang, NewItem, Status
 
 from .domain import Classification, ClassificationInput, ClassificationRecord, Correction, Rule, RuleSet
 from .service import ClassifierService
@@ -78,9 +89,33 @@ class Page(BaseModel):
     total: int
 
 
+class KnowledgeEdit(Content):
+    """A new version of an article or template (replaces title, body and tags)."""
+
+    base_version: int = Field(ge=1, description="The version this edit starts from: 409 when it moved on.")
+    note: str = Field(default="", max_length=300, description="What changed and why (kept in the history).")
+
+
+class KnowledgeAction(BaseModel):
+    base_version: int = Field(ge=1, description="The version being published/archived: 409 when it moved on.")
+    note: str = Field(default="", max_length=300)
+
+
+class SuggestRequest(BaseModel):
+    text: str = Field(min_length=1, max_length=20_000)
+    category: Category | None = None
+    module: Module | None = None
+
+
+class FeedbackRequest(BaseModel):
+    item_id: str = Field(min_length=1, max_length=64)
+    action: Literal["used", "helpful", "not_helpful"]
+
+
 TicketIdPath = Annotated[str, Path(min_length=1, max_length=64)]
 RuleIdPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_.\-]{0,63}$")]
 VersionPath = Annotated[int, Path(ge=1, le=1_000_000)]
+ItemIdPath = Annotated[str, Path(pattern=r"^(KB|TPL)-[A-Za-z0-9][A-Za-z0-9._-]{0,58}$")]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Skip = Annotated[int, Query(ge=0, le=100_000)]
 
@@ -219,5 +254,93 @@ def build_router(service: ClassifierService) -> APIRouter:
     async def activate_model(version: VersionPath, who: Admin) -> dict[str, Any]:
         loaded = await service.activate_model(version, who)
         return {"version": loaded.version, "classifier_version": loaded.classifier_version, "active": True}
+
+    # ------------------------------------------------------------------ knowledge base
+    kb = service.knowledge
+    assert kb is not None, "the classifier is wired with its knowledge base"
+
+    async def _record(ticket_id: str) -> ClassificationRecord:
+        record = await service.store.get_classification(ticket_id)
+        if record is None:
+            raise ApiError(404, "classification_not_found", f"ticket {ticket_id} is not classified (yet)")
+        return record
+
+    @router.get("/knowledge", response_model=Page, tags=["knowledge"])
+    async def list_knowledge(
+        who: AnyStaff, kind: Annotated[Kind | None, Query()] = None, status: Annotated[Status | None, Query()] = None,
+        lang: Annotated[Lang | None, Query()] = None,
+        topic: Annotated[str | None, Query(max_length=64)] = None, category: Annotated[Category | None, Query()] = None,
+        q: Annotated[str | None, Query(max_length=100, description="Part of an id, title, keyword or topic.")] = None,
+        limit: Limit = 50, skip: Skip = 0,
+    ) -> Page:
+        """Articles and reply templates, most recently changed first. Agents see published items and drafts;
+        supervisors and admins also archived ones."""
+        return Page(**await kb.list(who, kind=kind, status=status, lang=lang, topic=topic, category=category, q=q,
+                                    limit=limit, skip=skip))
+
+    @router.post("/knowledge", status_code=201, tags=["knowledge"])
+    async def create_knowledge(body: NewItem, who: AnyStaff) -> dict[str, Any]:
+        """A new article or template, as a draft (version 1); a supervisor publishes it."""
+        return await kb.create(body, who)
+
+    @router.get("/knowledge/search", tags=["knowledge"])
+    async def search_knowledge(
+        _: AnyStaff, q: Annotated[str, Query(min_length=1, max_length=500)],
+        kind: Annotated[Kind | None, Query()] = None, lang: Annotated[Lang | None, Query()] = None,
+        limit: Annotated[int, Query(ge=1, le=20)] = 5,
+    ) -> list[dict[str, Any]]:
+        """Published articles and templates ranked for the words typed (BM25), best first."""
+        return kb.search(q, kind=kind, lang=lang, limit=limit)
+
+    @router.post("/knowledge/suggest", tags=["knowledge"])
+    async def suggest_knowledge(body: SuggestRequest, _: Supervisor) -> dict[str, Any]:
+        """Dry run: what a ticket with this text (and classification, when given) would be suggested. Without
+        a classification, the text is classified first as it would be. Nothing is stored."""
+        category, module = body.category, body.module
+        if category is None or module is None:
+            result = service.classify(ClassificationInput(description=body.text))
+            category, module = category or Category(result.category), module or Module(result.module)
+        suggestions = kb.suggest(body.text, category, module)
+        return {"category": category, "module": module, "suggestions": [s.model_dump(mode="json") for s in suggestions]}
+
+    @router.get("/knowledge/{item_id}", tags=["knowledge"])
+    async def get_knowledge(item_id: ItemIdPath, who: AnyStaff) -> dict[str, Any]:
+        """The item: its current version (what authors edit) and the published one (what agents see), both
+        rendered (articles as sanitised HTML, templates with their placeholders)."""
+        return await kb.view(item_id, who)
+
+    @router.get("/knowledge/{item_id}/history", tags=["knowledge"])
+    async def knowledge_history(item_id: ItemIdPath, _: Supervisor) -> list[dict[str, Any]]:
+        """Who changed what, when (newest first; the last 50 versions with their content)."""
+        return await kb.history(item_id)
+
+    @router.put("/knowledge/{item_id}", tags=["knowledge"])
+    async def edit_knowledge(item_id: ItemIdPath, body: KnowledgeEdit, who: AnyStaff) -> dict[str, Any]:
+        """A new version. A published item stays published at its old version until the new one is
+        published; agents may edit drafts only."""
+        content = Content(**body.model_dump(exclude={"base_version", "note"}))
+        return await kb.edit(item_id, content, body.base_version, who, body.note)
+
+    @router.post("/knowledge/{item_id}/publish", tags=["knowledge"])
+    async def publish_knowledge(item_id: ItemIdPath, body: KnowledgeAction, who: Supervisor) -> dict[str, Any]:
+        """Publish the current version: agents see it and tickets are matched to it (every replica reloads)."""
+        return await kb.publish(item_id, body.base_version, who, body.note)
+
+    @router.post("/knowledge/{item_id}/archive", tags=["knowledge"])
+    async def archive_knowledge(item_id: ItemIdPath, body: KnowledgeAction, who: Supervisor) -> dict[str, Any]:
+        """Withdraw the item: no longer suggested or shown to agents (publishing it again restores it)."""
+        return await kb.archive(item_id, body.base_version, who, body.note)
+
+    @router.get("/tickets/{ticket_id}/suggestions", tags=["knowledge"])
+    async def ticket_suggestions(ticket_id: TicketIdPath, who: AnyStaff) -> dict[str, Any]:
+        """The articles and reply templates matched to the ticket, with their published content and the
+        caller's use and verdict of each."""
+        return await kb.for_ticket(await _record(ticket_id), who)
+
+    @router.post("/tickets/{ticket_id}/suggestions/feedback", tags=["knowledge"])
+    async def suggestion_feedback(ticket_id: TicketIdPath, body: FeedbackRequest, who: AnyStaff) -> dict[str, Any]:
+        """The caller used an item on this ticket (inserted a template, linked an article) or says whether it
+        helped; repeated, it changes nothing."""
+        return await kb.feedback(await _record(ticket_id), body.item_id, body.action, who)
 
     return router

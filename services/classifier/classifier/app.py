@@ -10,8 +10,9 @@ from servicekit import ServiceKit, ServiceSettings
 from . import handlers
 from .api import build_router
 from .domain import DEFAULT_REVIEW_BELOW, MODEL_ACCEPT_AT, RULE_WINS_AT
-from .service import ClassifierService
-from .store import ClassifierStore
+from .knowledge import MIN_SCORE
+from .service import ClassifierService, KnowledgeBase
+from .store import ClassifierStore, KnowledgeStore
 
 
 class ClassifierSettings(ServiceSettings):
@@ -34,6 +35,13 @@ class ClassifierSettings(ServiceSettings):
         default=MODEL_ACCEPT_AT, ge=0.0, le=1.0,
         description="Below this model probability: category other + manual review.",
     )
+    classifier_seed_knowledge: bool = Field(
+        default=True, description="Publish the shipped starter articles and reply templates on an empty knowledge base.",
+    )
+    classifier_knowledge_min_score: float = Field(
+        default=MIN_SCORE, ge=0.0, description="BM25 score a knowledge item needs to be suggested for a ticket "
+        "(higher: fewer, surer suggestions).",
+    )
     classifier_reload_interval_seconds: float = Field(
         default=30.0, gt=0, description="Periodic check for a newly activated rule set/model (event backup).",
     )
@@ -45,10 +53,14 @@ def create_app(settings: ClassifierSettings | None = None) -> FastAPI:
         settings,
         title="helpdesk classifier",
         description="Classifies every ticket (category, module, priority P1-P4) with versioned rules and a learned "
-        "model, explained; supervisors correct, admins edit rules and retrain.",
+        "model, explained; supervisors correct, admins edit rules and retrain. Keeps the knowledge base (articles "
+        "and reply templates) and suggests the best of it for every ticket.",
     )
     store = ClassifierStore(kit.db)
-    outbox = kit.use_outbox(store.classifications, store.revisions)
+    knowledge_store = KnowledgeStore(kit.db)
+    outbox = kit.use_outbox(store.classifications, store.revisions, knowledge_store.items, knowledge_store.feedback)
+    knowledge_base = KnowledgeBase(knowledge_store, outbox, seed=settings.classifier_seed_knowledge,
+                                   min_score=settings.classifier_knowledge_min_score)
     service = ClassifierService(
         store,
         outbox,
@@ -57,8 +69,12 @@ def create_app(settings: ClassifierSettings | None = None) -> FastAPI:
         train_at_start=settings.classifier_train_at_start,
         rule_wins_at=settings.classifier_rule_wins_at,
         model_accept_at=settings.classifier_model_accept_at,
+        knowledge_base=knowledge_base,
     )
     kit.on_startup(store.ensure_indexes)
+    kit.on_startup(knowledge_store.ensure_indexes)
+    kit.on_startup(knowledge_base.seed)
+    kit.on_startup(knowledge_base.load)
     kit.on_startup(service.load_ruleset)
     kit.on_startup(service.load_model)
     kit.background("reload", lambda: service.reload_periodically(settings.classifier_reload_interval_seconds))

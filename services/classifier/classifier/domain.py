@@ -42,6 +42,7 @@ from contracts import (
     Category,
     Channel,
     CustomerTier,
+    KnowledgeSuggestion,
     Module,
     Priority,
     TicketClassified,
@@ -639,6 +640,9 @@ class ClassificationRecord(BaseModel):
     last_reopened_at: datetime | None = None
     corrected: bool = Field(default=False, description="A supervisor corrected it: a labelled training example.")
     history: list[dict[str, Any]] = Field(default_factory=list, description="Earlier results, oldest first.")
+    suggestions: list[KnowledgeSuggestion] = Field(
+        default_factory=list, description="The knowledge-base articles and reply templates matched to the ticket.")
+    suggested_at: datetime | None = None
 
 
 class InvalidTicket(ValueError):
@@ -659,6 +663,15 @@ def input_from_created(payload: TicketCreatedPayload) -> ClassificationInput:
     return ClassificationInput(
         subject=payload.subject, description=payload.description, channel=payload.channel,
         customer_tier=payload.customer_tier, has_order_number=payload.has_order_number,
+    )
+
+
+def record_input(record: ClassificationRecord) -> ClassificationInput:
+    """The text and context a stored classification was made from (reopen reasons included)."""
+    notes = "\n".join(record.reopen_notes)
+    return ClassificationInput(
+        subject=record.subject, description=f"{record.description}\n{notes}" if notes else record.description,
+        channel=record.channel, customer_tier=record.customer_tier, has_order_number=record.has_order_number,
     )
 
 

@@ -5,8 +5,10 @@
 | classifier.ticket.created               | ticket.created               | on_ticket_created  |
 | classifier.ticket.reopened              | ticket.reopened              | on_ticket_reopened |
 | classifier.reload.<replica> (exclusive) | classifier.config_activated  | on_config_activated|
+| classifier.knowledge.<replica> (excl.)  | knowledge.changed            | on_knowledge_changed|
 
-Publishes: ticket.classified (through the outbox) once per new ticket — also for incomplete
+Publishes (all through the outbox): knowledge.suggested beside ticket.classified when the knowledge base has
+something for the ticket, knowledge.feedback, knowledge.changed; ticket.classified once per new ticket — also for incomplete
 (needs_info) tickets, which get the reviewed fallback — and again after a manual correction or a
 reopen that changed the result; classifier.config_activated when an admin activates a rule set or a
 model. The reload queue is per replica (auto-delete, exclusive), so EVERY replica reloads — unlike the
@@ -20,13 +22,21 @@ import uuid
 
 from faststream.rabbit import RabbitQueue
 
-from contracts import ClassifierConfigActivated, TicketClassified, TicketCreated, TicketReopened
+from contracts import (
+    ClassifierConfigActivated,
+    KnowledgeChanged,
+    KnowledgeFeedback,
+    KnowledgeSuggested,
+    TicketClassified,
+    TicketCreated,
+    TicketReopened,
+)
 from servicekit import EventBus, PermanentError
 
 from .domain import InvalidTicket
 from .service import ClassifierService
 
-PUBLISHES = (TicketClassified, ClassifierConfigActivated)
+PUBLISHES = (TicketClassified, ClassifierConfigActivated, KnowledgeSuggested, KnowledgeFeedback, KnowledgeChanged)
 
 
 def register(bus: EventBus, service: ClassifierService) -> None:
@@ -54,3 +64,14 @@ def register(bus: EventBus, service: ClassifierService) -> None:
                            description="Hot reload of the active rule set / model in this replica.")
     async def on_config_activated(event: ClassifierConfigActivated) -> None:
         await service.reload()
+
+    knowledge_queue = RabbitQueue(
+        bus.ns.subscription_queue(bus.service, f"knowledge.{uuid.uuid4().hex[:12]}"),
+        routing_key=KnowledgeChanged.type_name(), auto_delete=True, exclusive=True, durable=False,
+    )
+
+    @bus.broker.subscriber(knowledge_queue, bus.events_exchange, title="classifier.knowledge:consume",
+                           description="Rebuild this replica's knowledge index after an article or template changed.")
+    async def on_knowledge_changed(event: KnowledgeChanged) -> None:
+        if service.knowledge is not None:
+            await service.knowledge.load()

@@ -4,23 +4,39 @@ handlers and the HTTP API, so the two doors classify the same way."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib import resources
 from typing import Any
 
-from contracts import ClassifierConfigActivated, ClassifierConfigActivatedPayload, TicketCreated, TicketReopened
+from contracts import (
+    Category,
+    ClassifierConfigActivated,
+    ClassifierConfigActivatedPayload,
+    KnowledgeChanged,
+    KnowledgeChangedPayload,
+    KnowledgeFeedback,
+    KnowledgeFeedbackPayload,
+    KnowledgeSuggestion,
+    Module,
+    StaffRole,
+    TicketCreated,
+    TicketReopened,
+)
 from servicekit.context import raise_if_cancelling
 from servicekit import ApiError, Principal
 from servicekit.outbox import Outbox
 from servicekit.privacy import redact_text
 
-from . import domain, model
+from . import domain, knowledge, model
 from .domain import Classification, ClassificationInput, ClassificationRecord, Correction, Rule, RuleSet
 from .evaluate import evaluate, independent_summary
 from .model import Example, TrainedModel
-from .store import ClassifierStore
+from .store import ClassifierStore, KnowledgeStore
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +59,10 @@ class ClassifierService:
         self, store: ClassifierStore, outbox: Outbox, *, review_below: float = domain.DEFAULT_REVIEW_BELOW,
         seed_default_rules: bool = True, train_at_start: bool = True,
         rule_wins_at: float = domain.RULE_WINS_AT, model_accept_at: float = domain.MODEL_ACCEPT_AT,
+        knowledge_base: KnowledgeBase | None = None,
     ) -> None:
         self.store = store
+        self.knowledge = knowledge_base
         self.outbox = outbox
         self.review_below = review_below
         self.seed_default_rules = seed_default_rules
@@ -92,6 +110,8 @@ class ClassifierService:
     async def reload(self) -> None:
         """Hot reload (event or periodic check): pick up another replica's activation."""
         await self.load_ruleset()
+        if self.knowledge is not None:
+            await self.knowledge.load()
         version = await self.store.active_model_version()
         if version is not None and (self.model is None or self.model.version != version):
             await self.load_model()
@@ -133,9 +153,15 @@ class ClassifierService:
         existing = await self.store.get_classification(ticket_id)
         if existing is not None:
             return await self._already_classified(existing, event)
-        result = self.classify(domain.input_from_created(event.payload))
+        item = domain.input_from_created(event.payload)
+        result = self.classify(item)
         record = domain.record_for(event, result, now or datetime.now(UTC))
-        entries = await self.store.insert_classification(record, [domain.classified_event(record)])
+        events: list[Any] = [domain.classified_event(record)]
+        suggestions = self._suggestions(item, result)
+        if suggestions:  # matched after the classification, stored and published in the same write
+            record = record.model_copy(update={"suggestions": suggestions, "suggested_at": record.classified_at})
+            events.append(knowledge.suggested_event(record, "classified"))
+        entries = await self.store.insert_classification(record, events)
         if entries is None:  # a concurrent delivery stored it first
             winner = await self.store.get_classification(ticket_id)
             assert winner is not None
@@ -175,23 +201,34 @@ class ClassifierService:
         if record.last_reopened_at is not None and p.reopened_at <= record.last_reopened_at:
             await self.store.note_applied_event(p.ticket_id, event_id, {})
             return False
-        fresh = self.classify(domain.reopen_input(record, reason))
+        item = domain.reopen_input(record, reason)
+        fresh = self.classify(item)
         result = domain.reopen_result(record, fresh, p.source)
         bookkeeping = {"reopen_notes": [*record.reopen_notes, reason][-20:], "last_reopened_at": p.reopened_at}
-        if result is None:
+        suggestions = self._suggestions(item, result or record.result)
+        if result is None and _same(suggestions, record.suggestions):
             await self.store.note_applied_event(p.ticket_id, event_id, bookkeeping)
             return False
         at = now or datetime.now(UTC)
-        updated = record.model_copy(update={"result": result, "classified_at": at, "revision": record.revision + 1})
+        updated, fields, events = record.model_copy(update={"revision": record.revision + 1}), dict(bookkeeping), []
+        if result is not None:
+            updated = updated.model_copy(update={"result": result, "classified_at": at})
+            fields.update({"result": result.model_dump(), "classified_at": at})
+            events.append(domain.classified_event(updated))
+        if not _same(suggestions, record.suggestions):  # the reason told more: the suggestions follow it
+            updated = updated.model_copy(update={"suggestions": suggestions, "suggested_at": at})
+            fields.update({"suggestions": [x.model_dump(mode="json") for x in suggestions], "suggested_at": at})
+            events.append(knowledge.suggested_event(updated, "reopened"))
         entries = await self.store.update_classification(
-            p.ticket_id, record.revision, {**bookkeeping, "result": result.model_dump(), "classified_at": at},
-            history=domain.history_entry(record), events=[domain.classified_event(updated)], applied_event=event_id,
+            p.ticket_id, record.revision, fields, history=domain.history_entry(record) if result is not None else None,
+            events=events, applied_event=event_id,
         )
         if entries is None:
             raise RetryLater(f"classification of {p.ticket_no} changed concurrently; retrying")
         await self.outbox.flush(self.store.classifications, p.ticket_id, entries)
-        log.info("ticket %s re-classified on reopen: %s/%s", p.ticket_no, result.category, result.priority)
-        return True
+        if result is not None:
+            log.info("ticket %s re-classified on reopen: %s/%s", p.ticket_no, result.category, result.priority)
+        return result is not None
 
     async def override(
         self, ticket_id: str, correction: Correction, who: Principal, expected_revision: int | None,
@@ -209,10 +246,15 @@ class ClassifierService:
         at = now or datetime.now(UTC)
         updated = record.model_copy(update={"result": result, "classified_at": at, "revision": record.revision + 1,
                                             "corrected": True})
+        fields = {"result": result.model_dump(), "classified_at": at, "corrected": True, "corrected_by": who.staff_id}
+        events: list[Any] = [domain.classified_event(updated)]
+        suggestions = self._suggestions(domain.record_input(record), result)
+        if not _same(suggestions, record.suggestions):  # another category or module ranks other items first
+            updated = updated.model_copy(update={"suggestions": suggestions, "suggested_at": at})
+            fields.update({"suggestions": [x.model_dump(mode="json") for x in suggestions], "suggested_at": at})
+            events.append(knowledge.suggested_event(updated, "corrected"))
         entries = await self.store.update_classification(
-            ticket_id, record.revision,
-            {"result": result.model_dump(), "classified_at": at, "corrected": True, "corrected_by": who.staff_id},
-            history=domain.history_entry(record), events=[domain.classified_event(updated)],
+            ticket_id, record.revision, fields, history=domain.history_entry(record), events=events,
         )
         if entries is None:
             raise ApiError(409, "revision_conflict", "the classification changed meanwhile; reload and retry")
@@ -220,6 +262,14 @@ class ClassifierService:
         log.info("ticket %s corrected by %s: %s/%s/%s", record.ticket_no, who.staff_id, result.category,
                  result.module, result.priority)
         return updated
+
+    def _suggestions(self, item: ClassificationInput, result: Classification) -> list[KnowledgeSuggestion]:
+        """The knowledge base's best articles and templates for the ticket's words and classification (none
+        without a knowledge base). Off the classification hot path: the decision is made first."""
+        if self.knowledge is None or not len(self.knowledge.index):
+            return []
+        return self.knowledge.suggest(f"{item.subject}\n{item.description}", Category(result.category),
+                                      Module(result.module))
 
     # ------------------------------------------------------------------ rule sets
     async def save_ruleset(
@@ -346,3 +396,274 @@ class ClassifierService:
         await self._record("model", version, "activate", f"activated model-v{version}", who, activated=True,
                            classifier_version=f"model-v{version}", at=at)
         return loaded
+
+
+def _same(a: list[KnowledgeSuggestion], b: list[KnowledgeSuggestion]) -> bool:
+    return [(x.item_id, x.version) for x in a] == [(x.item_id, x.version) for x in b]
+
+
+# ---------------------------------------------------------------------------------------------- knowledge
+_EDITORS = (StaffRole.SUPERVISOR, StaffRole.ADMIN)
+
+
+class KnowledgeBase:
+    """The knowledge base's use cases (issue 17): the matcher every classification asks for suggestions, the
+    authors' lifecycle (draft → published by a supervisor → archived, versioned, audited), agents' use and
+    verdicts. Each change is one compare-and-set write with its event; every replica rebuilds its index when
+    the knowledge base's generation moves (the ``knowledge.changed`` event, or the periodic reload)."""
+
+    def __init__(self, store: KnowledgeStore, outbox: Outbox, *, seed: bool = True,
+                 min_score: float = knowledge.MIN_SCORE) -> None:
+        self.store = store
+        self.min_score = min_score
+        self.outbox = outbox
+        self.seed_content = seed
+        self.index = knowledge.Index()
+        self._generation: Any = None
+        self._lock = asyncio.Lock()
+
+    # ------------------------------------------------------------------ index
+    async def seed(self) -> int:
+        """On an empty knowledge base, publish the shipped starter articles and templates (by ``system``).
+        Replicas racing here insert each item once (ids are the keys)."""
+        if not self.seed_content or await self.store.count():
+            return 0
+        raw = json.loads(resources.files("classifier.data").joinpath(SEED_FILE).read_text(encoding="utf-8"))
+        at = datetime.now(UTC)
+        system = Principal(staff_id="system", name="system")
+        stored = 0
+        for item, _ in knowledge.seed_items(raw, at):
+            doc = _new_doc(item, system, at, status="published", action="seeded")
+            entries = await self.store.insert(doc, [_changed_event(doc, "seeded", system, at)])
+            if entries is not None:
+                stored += 1
+                await self.outbox.flush(self.store.items, doc["_id"], entries)
+        log.info("knowledge base seeded with %d articles and templates", stored)
+        return stored
+
+    async def load(self, *, force: bool = False) -> knowledge.Index:
+        """Rebuild the matcher from the published items when the knowledge base changed since the last build."""
+        async with self._lock:
+            generation = await self.store.generation()
+            if not force and generation == self._generation and (generation is not None or len(self.index) == 0):
+                return self.index
+            rows = await self.store.published()
+            items = [_published(row) for row in rows if row.get("published")]
+            self.index = await asyncio.to_thread(knowledge.Index.build, items)
+            self._generation = generation
+            log.info("knowledge index: %d published items", len(self.index))
+            return self.index
+
+    def suggest(self, text: str, category: Category | None, module: Module | None) -> list[KnowledgeSuggestion]:
+        return [m.suggestion() for m in self.index.match(text, category=category, module=module,
+                                                         min_score=self.min_score)]
+
+    # ------------------------------------------------------------------ authoring
+    async def create(self, new: knowledge.NewItem, who: Principal) -> dict[str, Any]:
+        at = datetime.now(UTC)
+        doc = _new_doc(new, who, at, status="draft", action="created")
+        entries = await self.store.insert(doc, [_changed_event(doc, "created", who, at)])
+        if entries is None:
+            raise ApiError(409, "knowledge_exists", f"{doc['_id']} exists; edit it or choose another id")
+        await self.outbox.flush(self.store.items, doc["_id"], entries)
+        log.info("knowledge %s v1 drafted by %s", doc["_id"], who.staff_id)
+        return await self.view(doc["_id"], who)
+
+    async def edit(self, item_id: str, content: knowledge.Content, expected_version: int, who: Principal,
+                   note: str = "") -> dict[str, Any]:
+        doc = await self._get(item_id)
+        if doc["kind"] == "template":
+            try:
+                knowledge.check_placeholders(content.body)
+            except ValueError as exc:
+                raise ApiError(422, "invalid_template", str(exc)) from None
+        if not who.has_any(_EDITORS) and doc["status"] != "draft":
+            raise ApiError(403, "forbidden", "agents edit drafts; a published or archived item is edited by a supervisor")
+        return await self._change(doc, "edit", expected_version, who, content=content, note=note)
+
+    async def publish(self, item_id: str, expected_version: int, who: Principal, note: str = "") -> dict[str, Any]:
+        return await self._change(await self._get(item_id), "publish", expected_version, who, note=note)
+
+    async def archive(self, item_id: str, expected_version: int, who: Principal, note: str = "") -> dict[str, Any]:
+        return await self._change(await self._get(item_id), "archive", expected_version, who, note=note)
+
+    async def _change(self, doc: dict[str, Any], action: str, expected_version: int, who: Principal, *,
+                      content: knowledge.Content | None = None, note: str = "") -> dict[str, Any]:
+        current = doc["current"]
+        if current["version"] != expected_version:
+            raise ApiError(409, "version_conflict", f"{doc['_id']} is at version {current['version']}, not "
+                           f"{expected_version}; reload and retry")
+        try:
+            status = knowledge.transition(doc["status"], action)
+        except ValueError as exc:
+            raise ApiError(409, "invalid_transition", str(exc)) from None
+        at = datetime.now(UTC)
+        fields: dict[str, Any] = {"status": status, "changed_at": at, "changed_by": who.staff_id}
+        version = current["version"]
+        if content is not None:
+            version += 1
+            current = {**content.model_dump(mode="json"), "version": version, "edited_by": who.staff_id, "edited_at": at}
+            fields["current"] = current
+        if action == "publish":
+            fields["published"] = current
+            fields["published_at"] = at
+            fields["published_by"] = who.staff_id
+        done = {"edit": "edited", "publish": "published", "archive": "archived"}[action]
+        history = {"version": version, "action": done, "by": who.staff_id, "at": at, "note": note[:300],
+                   "status": status, **({"content": content.model_dump(mode="json")} if content is not None else {})}
+        after = {**doc, **fields}
+        entries = await self.store.change(doc["_id"], doc["current"]["version"], doc["status"], fields, history,
+                                          [_changed_event(after, done, who, at)])
+        if entries is None:
+            raise ApiError(409, "version_conflict", f"{doc['_id']} changed meanwhile; reload and retry")
+        await self.outbox.flush(self.store.items, doc["_id"], entries)
+        log.info("knowledge %s v%d %s by %s", doc["_id"], version, done, who.staff_id)
+        if action != "edit" or doc["status"] == "published":
+            await self.load()
+        return await self.view(doc["_id"], who)
+
+    async def _get(self, item_id: str) -> dict[str, Any]:
+        doc = await self.store.get(item_id)
+        if doc is None:
+            raise ApiError(404, "knowledge_not_found", f"no article or template {item_id}")
+        return doc
+
+    # ------------------------------------------------------------------ reading
+    async def view(self, item_id: str, who: Principal) -> dict[str, Any]:
+        doc = await self._get(item_id)
+        if not who.has_any(_EDITORS) and doc["status"] == "archived":
+            raise ApiError(404, "knowledge_not_found", f"no article or template {item_id}")
+        return _view(doc)
+
+    async def list(self, who: Principal, *, kind: str | None, status: str | None, lang: str | None,
+                   topic: str | None, category: str | None, q: str | None, limit: int, skip: int) -> dict[str, Any]:
+        query: dict[str, Any] = {}
+        if not who.has_any(_EDITORS):
+            if status == "archived":
+                raise ApiError(403, "forbidden", "archived items are for supervisors and admins")
+            query["status"] = status or {"$in": ["published", "draft"]}
+        elif status:
+            query["status"] = status
+        for name, value in (("kind", kind), ("lang", lang), ("topic", topic), ("current.category", category)):
+            if value:
+                query[name] = value
+        if q and q.strip():
+            pattern = {"$regex": re.escape(q.strip()[:100]), "$options": "i"}
+            query["$or"] = [{"_id": pattern}, {"current.title": pattern}, {"current.keywords": pattern},
+                            {"topic": pattern}]
+        docs, total = await self.store.find(query, limit, skip)
+        return {"items": [_summary(d) for d in docs], "total": total}
+
+    async def history(self, item_id: str) -> list[dict[str, Any]]:
+        entries = await self.store.history(item_id)
+        if entries is None:
+            raise ApiError(404, "knowledge_not_found", f"no article or template {item_id}")
+        return entries[::-1]
+
+    def search(self, text: str, *, kind: str | None, lang: str | None, limit: int) -> list[dict[str, Any]]:
+        """Published items for a text typed by staff (the knowledge search box, the supervisors' dry run)."""
+        matches = self.index.match(text, articles=limit, templates=limit, min_score=0.0, kind=kind,  # type: ignore[arg-type]
+                                   lang=lang)  # type: ignore[arg-type]
+        return [m.suggestion().model_dump(mode="json") for m in matches]
+
+    # ------------------------------------------------------------------ tickets
+    async def for_ticket(self, record: ClassificationRecord, who: Principal) -> dict[str, Any]:
+        """The ticket's suggestions with each item's published content (rendered) and the caller's feedback."""
+        docs = await self.store.get_many([s.item_id for s in record.suggestions])
+        mine = {(f["item_id"], f["what"]): f for f in await self.store.feedback_of(record.ticket_id, who.staff_id)}
+        out = []
+        for s in record.suggestions:
+            doc = docs.get(s.item_id)
+            if doc is None or doc.get("status") != "published" or not doc.get("published"):
+                continue  # archived since: no longer offered
+            verdict = mine.get((s.item_id, "verdict"))
+            out.append({**s.model_dump(mode="json"), **_published_view(doc), "used": (s.item_id, "use") in mine,
+                        "verdict": verdict["action"] if verdict else None})
+        return {"ticket_id": record.ticket_id, "ticket_no": record.ticket_no, "suggested_at": record.suggested_at,
+                "category": record.result.category, "module": record.result.module, "suggestions": out}
+
+    async def feedback(self, record: ClassificationRecord, item_id: str, action: str, who: Principal) -> dict[str, Any]:
+        """An agent used an item on the ticket, or said whether it helped. Idempotent: the same use or the same
+        verdict again changes nothing and publishes nothing; a changed verdict replaces the earlier one."""
+        doc = await self._get(item_id)
+        published = doc.get("published")
+        if published is None or doc["status"] != "published":
+            raise ApiError(409, "not_published", f"{item_id} is not published")
+        what = "use" if action == "used" else "verdict"
+        at = datetime.now(UTC)
+        suggested = any(s.item_id == item_id for s in record.suggestions)
+        event = KnowledgeFeedback.new(
+            KnowledgeFeedbackPayload(ticket_id=record.ticket_id, ticket_no=record.ticket_no, kind=doc["kind"],
+                                     item_id=item_id, version=published["version"], topic=doc.get("topic", ""),
+                                     title=published["title"], action=action, staff_id=who.staff_id,
+                                     suggested=suggested, at=at),
+            correlation_id=record.correlation_id, producer=domain.PRODUCER, occurred_at=at)
+        key = f"{record.ticket_id}:{item_id}:{who.staff_id}:{what}"
+        fields = {"ticket_id": record.ticket_id, "item_id": item_id, "staff_id": who.staff_id, "what": what,
+                  "kind": doc["kind"], "version": published["version"], "suggested": suggested, "at": at}
+        entries = await self.store.record_feedback(key, fields, {"action": action}, [event])
+        if entries is not None:
+            await self.outbox.flush(self.store.feedback, key, entries)
+            log.info("knowledge %s %s on ticket %s by %s", item_id, action, record.ticket_no, who.staff_id)
+        return {"ticket_id": record.ticket_id, "item_id": item_id, "action": action, "recorded": entries is not None}
+
+
+SEED_FILE = "knowledge_seed.json"
+
+
+def _new_doc(item: knowledge.NewItem, who: Principal, at: datetime, *, status: str, action: str) -> dict[str, Any]:
+    content = knowledge.Content.model_validate(item.model_dump(include=set(knowledge.Content.model_fields)))
+    current = {**content.model_dump(mode="json"), "version": 1, "edited_by": who.staff_id, "edited_at": at}
+    return {"_id": item.item_id(), "kind": item.kind, "topic": item.topic, "lang": item.lang, "status": status,
+            "current": current, "published": current if status == "published" else None,
+            "published_at": at if status == "published" else None,
+            "published_by": who.staff_id if status == "published" else None,
+            "created_by": who.staff_id, "created_at": at, "changed_by": who.staff_id, "changed_at": at,
+            "history": [{"version": 1, "action": action, "by": who.staff_id, "at": at, "note": "", "status": status,
+                         "content": content.model_dump(mode="json")}]}
+
+
+def _changed_event(doc: dict[str, Any], action: str, who: Principal, at: datetime) -> KnowledgeChanged:
+    current = doc["current"]
+    return KnowledgeChanged.new(
+        KnowledgeChangedPayload(kind=doc["kind"], item_id=doc["_id"], version=current["version"], topic=doc["topic"],
+                                lang=doc["lang"], title=current["title"], category=current.get("category"),
+                                modules=current.get("modules", []), status=doc["status"], action=action,
+                                changed_by=who.staff_id, changed_at=at),
+        correlation_id=f"knowledge-{doc['_id']}", producer=domain.PRODUCER, occurred_at=at)
+
+
+def _published(doc: dict[str, Any]) -> knowledge.Published:
+    p = doc["published"]
+    content = knowledge.Content.model_validate({k: p.get(k) for k in knowledge.Content.model_fields if k in p})
+    return knowledge.Published(doc["_id"], doc["kind"], doc.get("topic", ""), doc["lang"], int(p["version"]), content)
+
+
+def _rendered(kind: str, content: dict[str, Any]) -> dict[str, Any]:
+    if kind == "article":
+        return {"body_html": knowledge.render(content["body"])}
+    return {"placeholders": knowledge.placeholders(content["body"])}
+
+
+def _published_view(doc: dict[str, Any]) -> dict[str, Any]:
+    p = doc["published"]
+    return {"title": p["title"], "body": p["body"], "version": p["version"], **_rendered(doc["kind"], p)}
+
+
+def _summary(doc: dict[str, Any]) -> dict[str, Any]:
+    current, published = doc["current"], doc.get("published")
+    return {"id": doc["_id"], "kind": doc["kind"], "topic": doc.get("topic", ""), "lang": doc["lang"],
+            "status": doc["status"], "title": current["title"], "version": current["version"],
+            "category": current.get("category"), "modules": current.get("modules", []),
+            "keywords": current.get("keywords", []),
+            "published_version": published["version"] if published else None,
+            "has_unpublished_changes": bool(published) and published["version"] != current["version"],
+            "changed_by": doc.get("changed_by"), "changed_at": doc.get("changed_at")}
+
+
+def _view(doc: dict[str, Any]) -> dict[str, Any]:
+    current, published = doc["current"], doc.get("published")
+    return {**_summary(doc), "created_by": doc.get("created_by"), "created_at": doc.get("created_at"),
+            "published_by": doc.get("published_by"), "published_at": doc.get("published_at"),
+            "current": {**current, **_rendered(doc["kind"], current)},
+            "published": {**published, **_rendered(doc["kind"], published)} if published else None}

@@ -17,6 +17,7 @@
                         whole pickle in ``blob`` and still load.)
 * ``revisions``       — the change history of rule sets and models (who, what, when), each with the
                         ``classifier.config_activated`` event in its outbox (hot reload of replicas).
+* ``knowledge``, ``knowledge_feedback`` — the knowledge base, see :class:`KnowledgeStore`.
 """
 
 from __future__ import annotations
@@ -240,3 +241,107 @@ class ClassifierStore:
         """Supervisor-corrected classifications: labelled examples for the next training run."""
         cursor = self.classifications.find({"corrected": True}, {"outbox": 0, "history": 0}).limit(limit)
         return [from_doc(ClassificationRecord, doc) async for doc in cursor]
+
+
+class KnowledgeStore:
+    """The knowledge base's collections (issue 17):
+
+    * ``knowledge``          — one document per article or reply template (``_id`` = ``KB-…``/``TPL-…``): its
+                               ``status``, the ``current`` version (what authors edit), the ``published``
+                               version (what agents and the matcher see; an edit of a published item is a new
+                               draft version until it is published), the last 50 versions in ``history`` (who
+                               did what, when, with the content: the audit trail) and pending events in
+                               ``outbox``. Every change is one compare-and-set on ``current.version`` and
+                               ``status``, its ``knowledge.changed`` event in the same write.
+    * ``knowledge_feedback`` — one document per (ticket, item, agent, use | verdict): an agent's use of an
+                               item and their last verdict on it, each change with its ``knowledge.feedback``
+                               event in the same write.
+    The suggestions of a ticket live on its classification (``classifications.suggestions``)."""
+
+    HISTORY_KEPT = 50
+
+    def __init__(self, db: Any) -> None:
+        self.items = db["knowledge"]
+        self.feedback = db["knowledge_feedback"]
+
+    async def ensure_indexes(self) -> None:
+        await self.items.create_index([("status", ASCENDING), ("kind", ASCENDING), ("changed_at", DESCENDING)],
+                                      name="status_kind_changed")
+        await self.items.create_index([("changed_at", DESCENDING)], name="changed_at")
+        await self.items.create_index([("topic", ASCENDING), ("lang", ASCENDING)], name="topic_lang")
+        await self.feedback.create_index([("ticket_id", ASCENDING), ("staff_id", ASCENDING)], name="ticket_staff")
+
+    async def generation(self) -> tuple[Any, ...] | None:
+        """What changes whenever any item changes (the newest change and how many items exist): a replica
+        whose index was built at another generation rebuilds it. Two indexed look-ups."""
+        async for doc in self.items.find({}, {"changed_at": 1, "current.version": 1}).sort(
+                "changed_at", DESCENDING).limit(1):
+            return (doc.get("changed_at"), doc["_id"], doc.get("current", {}).get("version"),
+                    await self.items.estimated_document_count())
+        return None
+
+    async def published(self) -> list[dict[str, Any]]:
+        cursor = self.items.find({"status": "published"}, {"kind": 1, "topic": 1, "lang": 1, "published": 1})
+        return [doc async for doc in cursor]
+
+    async def get(self, item_id: str, *, history: bool = False) -> dict[str, Any] | None:
+        return await self.items.find_one({"_id": item_id}, None if history else {"history": 0, "outbox": 0})
+
+    async def get_many(self, item_ids: list[str]) -> dict[str, dict[str, Any]]:
+        cursor = self.items.find({"_id": {"$in": item_ids}}, {"history": 0, "outbox": 0})
+        return {doc["_id"]: doc async for doc in cursor}
+
+    async def find(self, query: dict[str, Any], limit: int, skip: int) -> tuple[list[dict[str, Any]], int]:
+        cursor = self.items.find(query, {"history": 0, "outbox": 0}).sort(
+            [("changed_at", DESCENDING), ("_id", ASCENDING)]).skip(skip).limit(limit)
+        return [doc async for doc in cursor], await self.items.count_documents(query)
+
+    async def count(self) -> int:
+        return await self.items.count_documents({})
+
+    async def insert(self, doc: dict[str, Any], events: list[Event]) -> list[dict[str, Any]] | None:
+        """A new item with its first history entry and events; None when the id exists."""
+        entries = outbox_entries(*events)
+        try:
+            await self.items.insert_one({**plain(doc), "outbox": entries})
+        except DuplicateKeyError:
+            return None
+        return entries
+
+    async def change(
+        self, item_id: str, expected_version: int, expected_status: str, fields: dict[str, Any],
+        history: dict[str, Any], events: list[Event],
+    ) -> list[dict[str, Any]] | None:
+        """Compare-and-set an item on its current version and status, with a history entry and its events in
+        the same write; None when someone else changed it first."""
+        entries = outbox_entries(*events)
+        result = await self.items.update_one(
+            {"_id": item_id, "current.version": expected_version, "status": expected_status},
+            {"$set": plain(fields), "$push": {"history": {"$each": [plain(history)], "$slice": -self.HISTORY_KEPT},
+                                              "outbox": {"$each": entries}}})
+        return entries if result.modified_count == 1 else None
+
+    async def history(self, item_id: str) -> list[dict[str, Any]] | None:
+        doc = await self.items.find_one({"_id": item_id}, {"history": 1})
+        return None if doc is None else list(doc.get("history", []))
+
+    async def record_feedback(
+        self, key: str, fields: dict[str, Any], changed: dict[str, Any], events: list[Event],
+    ) -> list[dict[str, Any]] | None:
+        """Upsert an agent's use of / verdict on an item; its events only when ``changed`` (the fields that
+        make it news, e.g. the verdict) differ from what is stored. None: nothing changed."""
+        entries = outbox_entries(*events)
+        differs = {"$or": [{name: {"$ne": value}} for name, value in changed.items()]}
+        try:
+            result = await self.feedback.update_one(
+                {"_id": key, **differs}, {"$set": plain({**fields, **changed}), "$push": {"outbox": {"$each": entries}}},
+                upsert=True)
+        except DuplicateKeyError:  # the key exists with the same values: the filter missed, the upsert collided
+            return None
+        return entries if (result.modified_count == 1 or result.upserted_id is not None) else None
+
+    async def feedback_of(self, ticket_id: str, staff_id: str | None = None) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {"ticket_id": ticket_id}
+        if staff_id is not None:
+            query["staff_id"] = staff_id
+        return [doc async for doc in self.feedback.find(query, {"outbox": 0})]

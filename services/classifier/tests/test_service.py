@@ -9,7 +9,15 @@ import pytest
 
 from classifier import domain
 from classifier.app import ClassifierSettings, create_app
-from contracts import Channel, CustomerTier, StaffRole, TicketClassified, TicketCreated, TicketCreatedPayload
+from contracts import (
+    Channel,
+    CustomerTier,
+    KnowledgeSuggested,
+    StaffRole,
+    TicketClassified,
+    TicketCreated,
+    TicketCreatedPayload,
+)
 from servicekit.documents import to_doc
 from servicekit.testing import TEST_JWT_SECRET, auth_header, in_memory, published
 
@@ -232,7 +240,10 @@ async def test_reopen_reclassifies_only_on_new_information(running: dict[str, An
     out = published(kit, TicketClassified)
     assert len(out) == 2 and out[1].payload.priority == "P1" and "safety_risk" in out[1].payload.tags
     record = await running["service"].store.get_classification("t-8")
-    assert record.revision == 2 and len(record.history) == 1 and len(record.reopen_notes) == 2
+    assert len(record.history) == 1 and len(record.reopen_notes) == 2  # one change of the result
+    again = [e for e in published(kit, KnowledgeSuggested) if e.payload.trigger == "reopened"]
+    assert len(again) == 2 and record.revision == 3  # a reason that changes only the knowledge suggestions (the
+    # second one) is a change too, written and published like one
 
 
 async def test_rule_crud_history_and_hot_reload(running: dict[str, Any]) -> None:
