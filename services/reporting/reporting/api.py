@@ -1,7 +1,8 @@
 """Reporting's HTTP API, for supervisors and admins (seed 004: 主管/管理员 look at and export reports):
 daily report (walking skeleton), KPI reports over any date range by day/week/month with a team,
 channel or agent filter (JSON and CSV), weekly and monthly shortcuts, the per-agent comparison,
-high-frequency issues and spikes, the live dashboard data, and admin rebuild."""
+high-frequency issues and spikes, the knowledge-base figures and the "write an article" list (issue 17),
+the live dashboard data, and admin rebuild."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pydantic import BaseModel, BeforeValidator, Field
 
 from servicekit import Admin, ApiError, Supervisor
 
-from . import kpi
+from . import knowledge, kpi
 from .domain import ConversationKpis, DailyReport, TicketFact, report_csv
 from .service import ReportingService
 
@@ -47,6 +48,8 @@ TicketId = Annotated[str, Path(min_length=1, max_length=128)]
 OptDay = Annotated[date | None, BeforeValidator(_calendar_day), Query(description="YYYY-MM-DD (business zone).")]
 Name = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")]
 Top = Annotated[int, Query(ge=1, le=100)]
+MinTickets = Annotated[int, Query(ge=1, le=1_000_000, description="A problem with fewer tickets is not a gap.")]
+Keywords = Annotated[int, Query(ge=0, le=50, description="Top keywords shown per problem.")]
 
 
 def _month(value: Any) -> Any:
@@ -212,6 +215,43 @@ def build_router(service: ReportingService) -> APIRouter:
         report = await service.kpi_report(first, last, "day", kpi.ALL, top)
         return HighFrequency(start=first, end=last, top_categories=report.top_categories,
                              top_keywords=report.top_keywords, spikes=await service.spikes(first, last))
+
+    @router.get("/reports/knowledge", response_model=knowledge.KnowledgeReport, tags=["reports"])
+    async def knowledge_report(_: Supervisor, start: OptDay = None, end: OptDay = None) -> knowledge.KnowledgeReport:
+        """Knowledge base (issue 17): per article / reply template, over the tickets created in ``[start, end]``
+        (default: the last 30 days) — tickets it was suggested to (their latest suggestions), used on, judged
+        helpful / not helpful (each agent's last verdict) and the helpful rate; the average CSAT and the
+        satisfaction rate of the surveyed tickets it was used on. Most suggested first; title, topic, language
+        and status from the knowledge base's own events. Totals: tickets with suggestions, and the shares of
+        them where a suggestion was used / judged helpful."""
+        first, last = _range(service, start, end, 30)
+        return await service.knowledge_report(first, last)
+
+    @router.get("/reports/knowledge.csv", tags=["reports"], response_class=Response,
+                responses={200: {"content": {"text/csv": {}}, "description": "One row per item."}})
+    async def knowledge_report_csv(_: Supervisor, start: OptDay = None, end: OptDay = None) -> Response:
+        first, last = _range(service, start, end, 30)
+        return _csv(knowledge.knowledge_csv(await service.knowledge_report(first, last)), f"knowledge-{first}-{last}")
+
+    @router.get("/reports/knowledge/gaps", response_model=knowledge.KnowledgeGaps, tags=["reports"])
+    async def knowledge_gaps(
+        _: Supervisor, start: OptDay = None, end: OptDay = None, min_tickets: MinTickets = 5, keywords: Keywords = 5,
+    ) -> knowledge.KnowledgeGaps:
+        """"Write an article": the frequent problems (category × module, with their top keywords) of the
+        tickets created in ``[start, end]`` (default: the last 30 days) that the knowledge base does not answer
+        — at least ``min_tickets`` tickets, fewer than half of them with an item used or judged helpful. Per
+        problem: tickets, with a suggestion, helped, without help; most tickets without help first."""
+        first, last = _range(service, start, end, 30)
+        return await service.knowledge_gaps(first, last, min_tickets, keywords)
+
+    @router.get("/reports/knowledge/gaps.csv", tags=["reports"], response_class=Response,
+                responses={200: {"content": {"text/csv": {}}, "description": "One row per gap."}})
+    async def knowledge_gaps_csv(
+        _: Supervisor, start: OptDay = None, end: OptDay = None, min_tickets: MinTickets = 5, keywords: Keywords = 5,
+    ) -> Response:
+        first, last = _range(service, start, end, 30)
+        report = await service.knowledge_gaps(first, last, min_tickets, keywords)
+        return _csv(knowledge.gaps_csv(report), f"knowledge-gaps-{first}-{last}")
 
     @router.post("/reports/spikes/scan", response_model=list[kpi.Spike], tags=["reports"])
     async def scan_spikes(_: Supervisor, day: OptDay = None) -> Any:

@@ -10,6 +10,11 @@ Tickets are conversations (issue 18): the fact keeps the times of the customer's
 breached next-response targets; :func:`conversation` derives the back-and-forths and the
 next-response targets met / breached from them (a pure function of the fact, so it is order-free too).
 
+The knowledge base (issue 17): the fact keeps the ticket's latest suggestions (``knowledge.suggested``:
+a later matching replaces the earlier one), the items agents used on it and every agent's last verdict
+per item (``knowledge.feedback``); :func:`knowledge_counters` turns them into per-item and per-problem
+counters, :func:`catalog_notes` the items' titles and status (``knowledge.changed``) into the catalog.
+
 How a fact stays right whatever the delivery order:
 * every field group that can be overwritten is *last-writer-wins* on a stamp ``occurred_at|event_id``
   (fixed-width, so string order is time order; the event id breaks ties), kept in ``stamps``;
@@ -27,7 +32,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, field_validator
@@ -37,6 +42,9 @@ from contracts import (
     Channel,
     CustomerTier,
     Event,
+    KnowledgeChanged,
+    KnowledgeFeedback,
+    KnowledgeSuggested,
     Module,
     Priority,
     SlaBreached,
@@ -86,6 +94,53 @@ def ticket_id_of(event: Event) -> str | None:
 
 
 # ----------------------------------------------------------------------------- the fact
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+KnowledgeKind = Literal["article", "template"]
+Verdict = Literal["helpful", "not_helpful"]
+ItemStatus = Literal["draft", "published", "archived"]
+
+
+class SuggestedItem(BaseModel):
+    """One item of the ticket's latest suggestions (best first)."""
+
+    item_id: str
+    kind: KnowledgeKind
+    title: str
+    score: float
+
+
+class KnowledgeUse(BaseModel):
+    """An item agents used on the ticket (inserted the template, linked the article): once per item."""
+
+    item_id: str
+    at: datetime = Field(description="The first use.")
+    suggested: bool = Field(description="Whether any use said the item was among the ticket's suggestions.")
+
+    @field_validator("at", mode="after")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return _as_utc(value)
+
+
+class KnowledgeVerdict(BaseModel):
+    """An agent's last verdict on an item for the ticket (``stamp``: the verdict event's order key)."""
+
+    item_id: str
+    staff_id: str
+    verdict: Verdict
+    at: datetime
+    suggested: bool = Field(description="Whether any of this agent's verdicts said the item was suggested.")
+    stamp: str
+
+    @field_validator("at", mode="after")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return _as_utc(value)
+
+
 class TicketFact(BaseModel):
     """What reporting knows about one ticket, projected from the events seen so far."""
 
@@ -126,11 +181,19 @@ class TicketFact(BaseModel):
     responses: list[datetime] = Field(default_factory=list, description="Times of the agents' answers (sorted).")
     next_response_breaches: list[datetime] = Field(
         default_factory=list, description="Deadlines of breached next-response targets (sorted).")
+    knowledge_suggestions: list[SuggestedItem] = Field(
+        default_factory=list, description="The latest knowledge suggestions of the ticket, best first (a later "
+                                          "matching replaces the earlier one, even with an empty list).")
+    knowledge_trigger: str | None = Field(default=None, description="What made the latest matching.")
+    knowledge_suggested_at: datetime | None = None
+    knowledge_uses: list[KnowledgeUse] = Field(default_factory=list, description="Items used on the ticket (by item).")
+    knowledge_verdicts: list[KnowledgeVerdict] = Field(
+        default_factory=list, description="Each agent's last verdict per item (by item, then agent).")
     stamps: dict[str, str] = Field(default_factory=dict, description="Last-writer-wins stamp per group.")
 
     @field_validator(
         "created_at", "status_at", "first_assigned_at", "first_response_at", "resolved_at", "closed_at",
-        "surveyed_at", mode="after",
+        "surveyed_at", "knowledge_suggested_at", mode="after",
     )
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
@@ -195,6 +258,17 @@ class FactUpdate:
 
     def increment(self, name: str, by: int = 1) -> None:
         self.fields[name] = self._current(name) + by
+
+    def merge(self, name: str, entry: BaseModel, key: Callable[[Any], Any],
+              combine: Callable[[Any, Any], Any]) -> None:
+        """Keyed entries (a list sorted by ``key``): add ``entry``, or replace the entry of the same key
+        with ``combine(old, entry)``; ``combine`` must not depend on the order the events come in."""
+        entries = self._current(name)
+        k = key(entry)
+        old = next((e for e in entries if key(e) == k), None)
+        new = entry if old is None else combine(old, entry)
+        if new != old:
+            self.fields[name] = sorted([*(e for e in entries if key(e) != k), new], key=key)
 
     def changes(self) -> dict[str, Any]:
         if self._stamps:
@@ -305,6 +379,40 @@ def _survey_completed(u: FactUpdate, e: SurveyCompleted, tz: str) -> None:
     u.latest("survey", csat=e.payload.csat, satisfied=e.payload.satisfied, surveyed_at=e.payload.completed_at)
 
 
+def _knowledge_suggested(u: FactUpdate, e: KnowledgeSuggested, tz: str) -> None:
+    """The latest matching (by event time) replaces the earlier suggestions, whatever the order they come in;
+    an item listed twice counts once, at its best place."""
+    p = e.payload
+    items: list[SuggestedItem] = []
+    for s in p.suggestions:
+        if all(i.item_id != s.item_id for i in items):
+            items.append(SuggestedItem(item_id=s.item_id, kind=s.kind, title=s.title, score=s.score))
+    u.latest("knowledge", knowledge_suggestions=items, knowledge_trigger=p.trigger,
+             knowledge_suggested_at=p.suggested_at)
+
+
+def _first_use(old: KnowledgeUse, new: KnowledgeUse) -> KnowledgeUse:
+    return KnowledgeUse(item_id=old.item_id, at=min(old.at, new.at), suggested=old.suggested or new.suggested)
+
+
+def _last_verdict(old: KnowledgeVerdict, new: KnowledgeVerdict) -> KnowledgeVerdict:
+    """The agent's later verdict replaces the earlier one; "suggested" is known once any verdict says so."""
+    last = new if new.stamp > old.stamp else old
+    return last.model_copy(update={"suggested": old.suggested or new.suggested})
+
+
+def _knowledge_feedback(u: FactUpdate, e: KnowledgeFeedback, tz: str) -> None:
+    """A use counts once per item (the first time is kept); a verdict is the agent's last one per item."""
+    p = e.payload
+    if p.action == "used":
+        u.merge("knowledge_uses", KnowledgeUse(item_id=p.item_id, at=stored_time(p.at), suggested=p.suggested),
+                key=lambda x: x.item_id, combine=_first_use)
+    else:
+        u.merge("knowledge_verdicts", KnowledgeVerdict(
+            item_id=p.item_id, staff_id=p.staff_id, verdict=p.action, at=stored_time(p.at), suggested=p.suggested,
+            stamp=u.stamp), key=lambda x: (x.item_id, x.staff_id), combine=_last_verdict)
+
+
 OVERDUE_REASON_RECORDED = "sla.overdue_reason_recorded"
 """Added by sla-monitor (reason an agent gave for an SLA overrun). Read by attribute name so this
 service works whether or not the contract is registered yet."""
@@ -355,6 +463,8 @@ FACT_RULES: dict[str, Rule] = {
     SlaBreached.type_name(): _sla_breached,
     SurveyCompleted.type_name(): _survey_completed,
     OVERDUE_REASON_RECORDED: _overdue_reason,
+    KnowledgeSuggested.type_name(): _knowledge_suggested,
+    KnowledgeFeedback.type_name(): _knowledge_feedback,
 }
 """Event types that change a ticket fact. Every other event (ticket.acknowledged, sla.warning,
 assignment.unacknowledged, report.spike_detected …) is only kept in the event log."""
@@ -523,6 +633,122 @@ def conversation_kpis(counts: Mapping[str, float]) -> ConversationKpis:
 def conversation_subset(counts: Mapping[str, float]) -> dict[str, float]:
     """The counters :func:`conversation_kpis` reads, out of a whole cell."""
     return {k: counts[k] for k in (*CONVERSATION_COUNTERS, *CONVERSATION_BASES) if counts.get(k)}
+
+
+# ----------------------------------------------------------------------------- the knowledge base
+KNOWLEDGE_ITEM_COUNTERS = ("kb_sug", "kb_used", "kb_help", "kb_unhelp", "kb_csat_n", "kb_csat_sum", "kb_csat_sat")
+"""Per-item day counters, ``<name>:<item id>`` (:func:`knowledge_counters`): tickets the item was suggested to
+(latest suggestions), used on, judged helpful / not helpful (:func:`ticket_verdicts`); of the tickets it was
+used on, those with a survey, the sum of their CSAT and the satisfied ones."""
+KNOWLEDGE_TICKET_COUNTERS = ("kb_tickets", "kb_t_used", "kb_t_helpful")
+"""Tickets with suggestions; of those, tickets where a suggested item was used / judged helpful."""
+KNOWLEDGE_GROUP_COUNTERS = ("kg_n", "kg_sug", "kg_help")
+"""Per problem (``<name>:<category>:<module>``): classified tickets, those with suggestions, those where an
+item was used or judged helpful; with ``kg_kw:<category>:<module>:<keyword>``, the group's keywords."""
+
+
+def ticket_verdicts(fact: TicketFact) -> dict[str, Verdict]:
+    """Item → the ticket's verdict on it: the majority of its agents' last verdicts (usually one agent);
+    a tie goes to the most recent verdict."""
+    by_item: dict[str, list[KnowledgeVerdict]] = {}
+    for v in fact.knowledge_verdicts:
+        by_item.setdefault(v.item_id, []).append(v)
+    out: dict[str, Verdict] = {}
+    for item, verdicts in by_item.items():
+        helpful = sum(v.verdict == "helpful" for v in verdicts)
+        if helpful * 2 != len(verdicts):
+            out[item] = "helpful" if helpful * 2 > len(verdicts) else "not_helpful"
+        else:
+            out[item] = max(verdicts, key=lambda v: v.stamp).verdict
+    return out
+
+
+def knowledge_counters(fact: TicketFact, tz: str) -> dict[str, dict[str, float]]:
+    """Business day → the knowledge counters of this ticket. All of them count on the day the ticket was
+    created (the period's tickets, like the high-frequency issues), so every figure of a report is about
+    the same tickets; nothing before ``ticket.created`` is seen. A pure function of the fact: the aggregate
+    follows any change (a replaced suggestion, a changed verdict, a later survey) by difference."""
+    if fact.created_at is None:
+        return {}
+    c: dict[str, float] = {}
+    suggested = [clean_key(s.item_id) for s in fact.knowledge_suggestions]
+    used = {clean_key(u.item_id) for u in fact.knowledge_uses}
+    verdicts = {clean_key(item): v for item, v in ticket_verdicts(fact).items()}
+    for item in suggested:
+        c[f"kb_sug:{item}"] = 1
+    for item in used:
+        c[f"kb_used:{item}"] = 1
+        if fact.csat is not None:
+            c[f"kb_csat_n:{item}"] = 1
+            c[f"kb_csat_sum:{item}"] = fact.csat
+            c[f"kb_csat_sat:{item}"] = 1 if fact.satisfied else 0
+    for item, verdict in verdicts.items():
+        c[f"{'kb_help' if verdict == 'helpful' else 'kb_unhelp'}:{item}"] = 1
+    helpful = {item for item, v in verdicts.items() if v == "helpful"}
+    if suggested:
+        offered = {*suggested, *(clean_key(u.item_id) for u in fact.knowledge_uses if u.suggested),
+                   *(clean_key(v.item_id) for v in fact.knowledge_verdicts if v.suggested)}
+        c["kb_tickets"] = 1
+        c["kb_t_used"] = 1 if used & offered else 0
+        c["kb_t_helpful"] = 1 if helpful & offered else 0
+    if fact.category is not None and fact.module is not None:
+        group = f"{clean_key(_value(fact.category))}:{clean_key(_value(fact.module))}"
+        c[f"kg_n:{group}"] = 1
+        c[f"kg_sug:{group}"] = 1 if suggested else 0
+        c[f"kg_help:{group}"] = 1 if used or helpful else 0
+        for word in fact.keywords:
+            c[f"kg_kw:{group}:{word}"] = 1
+    counts = {k: v for k, v in c.items() if v}
+    return {day_key(fact.created_at, tz): counts} if counts else {}
+
+
+class KnowledgeItemInfo(BaseModel):
+    """What reporting knows about a knowledge item: from ``knowledge.changed``, else (no status then) the
+    latest suggestion or feedback that named it."""
+
+    item_id: str
+    kind: KnowledgeKind | None = None
+    title: str | None = None
+    topic: str | None = None
+    lang: str | None = None
+    status: ItemStatus | None = None
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class ItemNote:
+    """Fields of the catalog entry of an item, last writer wins per field on ``stamp``; ``source`` says
+    whether the item's owner said it (``changed``) or an event only named it (``seen``)."""
+
+    item_id: str
+    source: Literal["changed", "seen"]
+    stamp: str
+    fields: dict[str, Any]
+
+
+def catalog_notes(event: Event) -> list[ItemNote]:
+    """What ``event`` tells about knowledge items (empty for other events)."""
+    at = stamp(event)
+    if event.event_type == KnowledgeChanged.type_name():
+        p = event.payload
+        return [ItemNote(p.item_id, "changed", at, {"kind": p.kind, "title": p.title, "topic": p.topic,
+                                                       "lang": p.lang, "status": p.status, "version": p.version})]
+    if event.event_type == KnowledgeSuggested.type_name():
+        return [ItemNote(s.item_id, "seen", at, {"kind": s.kind, "title": s.title, "lang": s.lang, "version": s.version,
+                                                 **({"topic": s.topic} if s.topic else {})})
+                for s in event.payload.suggestions]
+    if event.event_type == KnowledgeFeedback.type_name():
+        p = event.payload
+        return [ItemNote(p.item_id, "seen", at, {"kind": p.kind, "title": p.title, "version": p.version,
+                                                 **({"topic": p.topic} if p.topic else {})})]
+    return []
+
+
+def item_info(item_id: str, changed: Mapping[str, Any], seen: Mapping[str, Any]) -> KnowledgeItemInfo:
+    """The catalog entry of an item: the owner's word (``knowledge.changed``) field by field, else what the
+    latest suggestion or feedback said (never a status)."""
+    values = {**{k: v for k, v in seen.items() if k != "status"}, **changed, "item_id": item_id}
+    return KnowledgeItemInfo.model_validate({k: v for k, v in values.items() if k in KnowledgeItemInfo.model_fields})
 
 
 # ----------------------------------------------------------------------------- the event log

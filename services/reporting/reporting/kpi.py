@@ -5,7 +5,8 @@ reopened / backlog), first-response and resolution times (average and median), r
 first-contact resolution, SLA compliance per channel and per priority, the resolution-time
 distribution per priority, a per-agent comparison, the top overdue reasons, the CSAT trend and the
 high-frequency issues. Issue 18 adds the conversation figures (:class:`~reporting.domain.ConversationKpis`:
-replies per ticket, back-and-forth per resolved ticket, next-response compliance), kept in the same cells.
+replies per ticket, back-and-forth per resolved ticket, next-response compliance), kept in the same cells;
+issue 17 the knowledge-base counters (``all`` cells only), read by :mod:`reporting.knowledge`.
 
 How the numbers stay cheap and right
 ------------------------------------
@@ -45,6 +46,7 @@ from .domain import (
     conversation_counters,
     conversation_kpis,
     day_key,
+    knowledge_counters,
 )
 
 Counts = dict[str, float]
@@ -203,9 +205,12 @@ def scopes_of(fact: TicketFact) -> list[str]:
 
 
 def contributions(fact: TicketFact, tz: str) -> Cells:
-    """Cell id → counters: what this ticket adds to the aggregates."""
+    """Cell id → counters: what this ticket adds to the aggregates. The knowledge-base counters
+    (:func:`~reporting.domain.knowledge_counters`, one per item and problem) go to the ``all`` scope only:
+    their reports have no filter, and the other scopes' cells stay as small as before."""
     per_day = ticket_counters(fact, tz)
-    return {cell_id(day, scope): dict(counts) for day, counts in per_day.items() for scope in scopes_of(fact)}
+    cells = {cell_id(day, scope): dict(counts) for day, counts in per_day.items() for scope in scopes_of(fact)}
+    return add_cells(cells, {cell_id(day, ALL): counts for day, counts in knowledge_counters(fact, tz).items()})
 
 
 def diff(new: Cells, old: Cells) -> Cells:

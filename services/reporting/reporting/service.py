@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from contracts import Event, ReportSpikeDetected, ReportSpikeDetectedPayload, UnknownEventType, UtcDatetime, parse_event, utcnow
 from servicekit.outbox import Outbox, outbox_entries
 
-from . import domain, kpi
+from . import domain, knowledge, kpi
 from .domain import DailyReport, TicketFact
 from .store import ReportingStore
 
@@ -80,10 +80,12 @@ class ReportingService:
         return await self.record(event)
 
     async def record(self, event: Event) -> bool:
-        """Take in one event exactly once. The fact is updated *before* the event enters the log: if
-        the process dies in between, the redelivery finds the fact already applied (no double count)
-        and only writes the log. Returns False when the event had been fully recorded before."""
+        """Take in one event exactly once. The fact (and the knowledge item catalog) is updated *before*
+        the event enters the log: if the process dies in between, the redelivery finds the fact already
+        applied (no double count) and only writes the log. Returns False when the event had been fully
+        recorded before."""
         applied = await self.apply_to_fact(event)
+        await self.store.note_items(domain.catalog_notes(event))  # idempotent: a redelivery writes it again
         logged = await self.store.log_event(domain.log_entry(event, self.timezone, received_at=self.clock()))
         if not logged:
             log.debug("event %s (%s) already recorded", event.event_id, event.event_type)
@@ -175,6 +177,20 @@ class ReportingService:
                     kpi.add_cells(per_agent, {agent: doc.get("c") or {}})
         return kpi.agent_rows(per_agent)
 
+    async def knowledge_report(self, start: date, end: date) -> knowledge.KnowledgeReport:
+        """Per knowledge item over the tickets created in ``[start, end]``: suggested, used, verdicts and the
+        satisfaction of the tickets it was used on (the ``all`` cells of the period and the item catalog)."""
+        docs = await self.store.scope_cells(kpi.ALL, start, end)
+        return knowledge.build_knowledge_report(start=start, end=end, cells=[d.get("c") or {} for d in docs.values()],
+                                                catalog=await self.store.knowledge_catalog())
+
+    async def knowledge_gaps(self, start: date, end: date, min_tickets: int = 5,
+                             keywords: int = 5) -> knowledge.KnowledgeGaps:
+        """The "write an article" list of the tickets created in ``[start, end]``."""
+        docs = await self.store.scope_cells(kpi.ALL, start, end)
+        return knowledge.build_gaps(start=start, end=end, cells=[d.get("c") or {} for d in docs.values()],
+                                    min_tickets=min_tickets, keywords=keywords)
+
     async def unknown_types(self) -> dict[str, int]:
         return await self.store.unknown_counts()
 
@@ -212,13 +228,15 @@ class ReportingService:
 
     # ------------------------------------------------------------------ rebuild
     async def rebuild(self) -> dict[str, int]:
-        """Drop the facts and aggregates and replay the raw event log (and kept unknown-type events
+        """Drop the facts, aggregates and item catalog and replay the raw event log (and kept unknown-type events
         whose contract is now known): the same events give the same numbers, whatever their order."""
         async with self._rebuild_lock:
             await self.store.clear_projections()
             replayed = promoted = 0
             async for body in self.store.logged_events():
-                await self.apply_to_fact(parse_event(body))
+                event = parse_event(body)
+                await self.apply_to_fact(event)
+                await self.store.note_items(domain.catalog_notes(event))
                 replayed += 1
             async for doc in self.store.unknown_bodies():
                 try:

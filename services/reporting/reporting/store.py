@@ -14,6 +14,11 @@
 * ``unknown_events`` — well-formed events of types this service has no contract for (kept, counted,
                      replayed by a rebuild once the contract is known).
 * ``spikes``       — detected spikes, ``_id`` = ``<day>|<dimension>|<value>``, with their outbox.
+* ``knowledge_items`` — the knowledge-base item catalog, ``_id`` = item id: ``changed.<field>`` (from
+                     ``knowledge.changed``) and ``seen.<field>`` (from suggestions and feedback), each
+                     ``<stamp>\n<JSON value>`` written with ``$max``: the fixed-width stamp leads, so the
+                     latest event wins per field in one atomic write, whatever the order, duplicates and
+                     replicas (:meth:`ReportingStore.note_items`).
 
 The daily report (walking skeleton) is still computed from the facts' own aggregate (its conversation
 figures come from the day's ``all`` cell); it is checked against the cells in the tests.
@@ -22,17 +27,19 @@ figures come from the day's ``all`` cell); it is checked against the cells in th
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError
+from pydantic import BaseModel
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from servicekit.documents import from_doc, plain, to_doc
 from servicekit.mongo import apply_updates, atomically
 
-from .domain import DIMENSIONS, CreatedGroup, DayCounts, LoggedEvent, TicketFact
+from .domain import DIMENSIONS, CreatedGroup, DayCounts, ItemNote, KnowledgeItemInfo, LoggedEvent, TicketFact, item_info
 from .kpi import split_cell
 
 
@@ -43,6 +50,17 @@ class FactState:
     fact: TicketFact | None
     revision: int
     applied: bool
+
+
+def _storable(value: Any) -> Any:
+    """Fact changes as a document: nested models (knowledge entries) become plain values."""
+    if isinstance(value, BaseModel):
+        return plain(value.model_dump())
+    if isinstance(value, dict):
+        return {k: _storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(v) for v in value]
+    return plain(value)
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:
@@ -59,6 +77,7 @@ class ReportingStore:
         self.cells = db["daily_cells"]
         self.unknown = db["unknown_events"]
         self.spikes = db["spikes"]
+        self.items = db["knowledge_items"]
         # cell transactions: one at a time in this process, run by one task (apply_pending); callers
         # queued meanwhile go together in the next one
         self._cell_queue: list[tuple[str, list[dict[str, Any]], asyncio.Future[int]]] = []
@@ -123,7 +142,7 @@ class ReportingStore:
             push["pending"] = {"$each": pending}
         doc = await self.facts.find_one_and_update(
             {"_id": ticket_id, "revision": revision, "applied_events": {"$ne": event_id}},
-            {"$set": {**plain(changes), "revision": revision + 1}, "$push": push},
+            {"$set": {**_storable(changes), "revision": revision + 1}, "$push": push},
             projection={"_id": 1},
         )
         return doc is not None
@@ -226,6 +245,32 @@ class ReportingStore:
                                  {"b": 0})
         return [d async for d in cursor]
 
+    # ------------------------------------------------------------------ knowledge item catalog
+    async def note_items(self, notes: list[ItemNote]) -> None:
+        """Record what events say about knowledge items, last writer wins per field (``$max`` on
+        ``<stamp>\n<JSON value>``; the stamp is fixed-width). Idempotent and order-free, so a redelivery or a
+        rebuild simply writes it again. Two replicas upserting a new item at once: the loser's insert fails
+        on the unique ``_id`` and its retry updates the document the winner made."""
+        if not notes:
+            return
+        updates = [({"_id": n.item_id}, {"$max": {
+            f"{n.source}.{field}": f"{n.stamp}\n{json.dumps(value, ensure_ascii=False)}"
+            for field, value in n.fields.items()}}) for n in notes]
+        for attempt in range(3):
+            try:
+                await apply_updates(self.items, updates, upsert=True)
+                return
+            except (BulkWriteError, DuplicateKeyError):
+                if attempt == 2:
+                    raise
+
+    async def knowledge_catalog(self) -> list[KnowledgeItemInfo]:
+        """Every known item (the knowledge base is small: hundreds to thousands of items)."""
+        def values(part: Any) -> dict[str, Any]:
+            return {k: json.loads(v.split("\n", 1)[1]) for k, v in (part or {}).items()}
+
+        return [item_info(d["_id"], values(d.get("changed")), values(d.get("seen"))) async for d in self.items.find({})]
+
     # ------------------------------------------------------------------ unknown event types
     async def keep_unknown(self, doc: dict[str, Any]) -> bool:
         try:
@@ -266,6 +311,7 @@ class ReportingStore:
     async def clear_projections(self) -> None:
         await self.facts.delete_many({})
         await self.cells.delete_many({})
+        await self.items.delete_many({})
 
     async def get_fact(self, ticket_id: str) -> TicketFact | None:
         doc = await self.facts.find_one({"_id": ticket_id})

@@ -9,6 +9,13 @@ from zoneinfo import ZoneInfo
 
 from contracts import (
     Event,
+    KnowledgeChanged,
+    KnowledgeChangedPayload,
+    KnowledgeFeedback,
+    KnowledgeFeedbackPayload,
+    KnowledgeSuggested,
+    KnowledgeSuggestedPayload,
+    KnowledgeSuggestion,
     ReportSpikeDetected,
     ReportSpikeDetectedPayload,
     SlaBreached,
@@ -70,10 +77,11 @@ def created(tid: str, when: datetime, *, channel: str = "email", status: str = "
 
 
 def classified(tid: str, when: datetime, *, category: str = "after_sales", priority: str = "P3",
-               module: str = "product", channel: str = "email") -> Event:
+               module: str = "product", channel: str = "email", terms: tuple[str, ...] = ()) -> Event:
     p = TicketClassifiedPayload(
         **_ref(tid), category=category, module=module, priority=priority, confidence=0.9, classifier_version="r1",
-        explanation=ClassificationExplanation(method="rule"), channel=channel, classified_at=when,
+        explanation=ClassificationExplanation(method="rule", matched_terms=list(terms)), channel=channel,
+        classified_at=when,
     )
     return _new(TicketClassified, p, tid, when, "classifier")
 
@@ -151,6 +159,36 @@ def survey(tid: str, when: datetime, *, csat: float = 4.5, satisfied: bool = Tru
     p = SurveyCompletedPayload(**_ref(tid), survey_id=f"s-{tid}", speed="fast", resolution="resolved",
                                attitude="satisfied", csat=csat, satisfied=satisfied, completed_at=when)
     return _new(SurveyCompleted, p, tid, when, "survey")
+
+
+def _kind(item: str) -> str:
+    return "template" if item.startswith("TPL-") else "article"
+
+
+def suggested(tid: str, when: datetime, items: list[str], *, trigger: str = "classified",
+              category: str = "after_sales", module: str = "product", title: str | None = None) -> Event:
+    """knowledge.suggested for ``items`` (best first; titles ``<item> title`` unless given)."""
+    p = KnowledgeSuggestedPayload(
+        **_ref(tid), trigger=trigger, category=category, module=module, suggested_at=when,
+        suggestions=[KnowledgeSuggestion(kind=_kind(i), item_id=i, version=1, topic=f"topic-{i}", lang="zh",
+                                         title=title or f"{i} title", score=10.0 - n, matched_terms=["开机"])
+                     for n, i in enumerate(items)])
+    return _new(KnowledgeSuggested, p, tid, when, "classifier")
+
+
+def feedback(tid: str, when: datetime, item: str, action: str = "used", *, staff: str = "A1",
+             was_suggested: bool = True, title: str | None = None) -> Event:
+    p = KnowledgeFeedbackPayload(**_ref(tid), kind=_kind(item), item_id=item, version=1, topic=f"topic-{item}",
+                                 title=title or f"{item} title", action=action, staff_id=staff,
+                                 suggested=was_suggested, at=when)
+    return _new(KnowledgeFeedback, p, tid, when, "classifier")
+
+
+def knowledge_changed(item: str, when: datetime, *, title: str, status: str = "published", action: str = "published",
+                      lang: str = "zh", version: int = 1) -> Event:
+    p = KnowledgeChangedPayload(kind=_kind(item), item_id=item, version=version, topic=f"topic-{item}", lang=lang,
+                                title=title, status=status, action=action, changed_by="S1", changed_at=when)
+    return _new(KnowledgeChanged, p, f"kb-{item}", when, "classifier")
 
 
 def spike(when: datetime) -> Event:

@@ -168,3 +168,59 @@ async def test_handlers_cancelled_mid_transaction_leave_nothing_half_done(real_d
     assert await service.relay_pending(grace_seconds=0) == 0
     assert (await stored_cells(service))[f"{D1}|all"]["created"] == 11
     assert await store.facts.count_documents({"pending.0": {"$exists": True}}) == 0
+
+
+async def test_knowledge_figures_with_racing_replicas_redeliveries_and_any_order(real_db: Any) -> None:
+    """The knowledge story (tests/test_knowledge.py) delivered three times, shuffled, to three replicas at
+    once: the facts keep the latest suggestions and each agent's last verdict, the cells count each ticket
+    once, the catalog keeps the latest title, and the reports equal the pure rules' figures."""
+    from datetime import date
+
+    from .test_knowledge import EXPECTED_GAP_D1, EXPECTED_ITEMS, EXPECTED_TOTALS, all_events
+
+    store = ReportingStore(real_db)
+    await store.ensure_indexes()
+    replicas = [ReportingService(ReportingStore(real_db), timezone="Asia/Shanghai") for _ in range(3)]
+    events = all_events()
+    deliveries = events * 3
+    random.Random(17).shuffle(deliveries)
+
+    async def consume(replica: ReportingService, share: list[Any]) -> None:
+        for event in share:
+            await replica.record(event)
+
+    await asyncio.gather(*(consume(r, deliveries[i::3]) for i, r in enumerate(replicas)))
+    await asyncio.gather(*(r.relay_pending(grace_seconds=0) for r in replicas))
+    service = replicas[0]
+    assert await stored_cells(service) == await cells_from_facts(service)
+    k001 = await store.get_fact("k001")
+    assert k001 is not None and [s.item_id for s in k001.knowledge_suggestions] == ["KB-1"]
+    assert [(v.staff_id, v.verdict) for v in k001.knowledge_verdicts] == [("A1", "helpful")]
+    d1, d2 = date.fromisoformat(D1), date.fromisoformat("2026-11-26")
+    report = await service.knowledge_report(d1, d2)
+    assert [r.model_dump() for r in report.items] == EXPECTED_ITEMS
+    assert report.totals.model_dump() == EXPECTED_TOTALS
+    gaps = await service.knowledge_gaps(d1, d1, min_tickets=3)
+    assert [g.model_dump() for g in gaps.gaps] == [EXPECTED_GAP_D1]
+
+    # a rebuild from the log gives the same figures
+    await service.rebuild()
+    assert (await service.knowledge_report(d1, d2)).model_dump() == report.model_dump()
+    assert await stored_cells(service) == await cells_from_facts(service)
+
+
+async def test_the_item_catalog_keeps_the_latest_title_under_concurrent_writers(real_db: Any) -> None:
+    """Many writers note the same new item at once (racing upserts on one _id), with older and newer events:
+    the newest event's fields win, the owner's word beats what suggestions said, nothing is lost."""
+    store = ReportingStore(real_db)
+    titles = [f.knowledge_changed("KB-77", local(D1, 8, i), title=f"title {i}", version=i + 1) for i in range(12)]
+    seen = [f.suggested(f"s{i:02d}", local(D1, 9, i), ["KB-77", "TPL-78"], title=f"seen {i}") for i in range(12)]
+    batch = [*titles, *seen] * 2
+    random.Random(5).shuffle(batch)
+    from reporting import domain
+
+    await asyncio.gather(*(ReportingStore(real_db).note_items(domain.catalog_notes(e)) for e in batch))
+    catalog = {i.item_id: i for i in await store.knowledge_catalog()}
+    assert (catalog["KB-77"].title, catalog["KB-77"].version, catalog["KB-77"].status) == ("title 11", 12, "published")
+    assert (catalog["TPL-78"].title, catalog["TPL-78"].kind, catalog["TPL-78"].status) == ("seen 11", "template", None)
+    assert await store.items.count_documents({}) == 2
