@@ -282,9 +282,10 @@ class Index:
 
 
 def _readable(terms: list[str]) -> list[str]:
-    """Matched terms as evidence: a Chinese character already inside a matched bigram is not repeated."""
-    pairs = "".join(t for t in terms if len(t) == 2 and _CJK.fullmatch(t))
-    return [t for t in terms if not (len(t) == 1 and _CJK.fullmatch(t) and t in pairs)][:12]
+    """Matched terms as evidence: words and bigrams; lone characters and digits (they help the ranking, they
+    explain nothing) only when nothing longer matched."""
+    longer = [t for t in terms if len(t) > 1]
+    return (longer or terms)[:12]
 
 
 # ----------------------------------------------------------------------------- rendering
