@@ -71,6 +71,44 @@ const zh = {
   "queue.awaiting": "客户待回复", "queue.waiting_for": "已等 {d}", "queue.messages": "客户追问 {n} 条",
   "col.kind": "类型", "notif.customer_replied": "客户在工单 {no} 发来新消息（{ch}）", "notif.unassigned": "（未分配）",
   "notif.attachments": "附件 {n} 个", "notif.nth": "第 {n} 条追问", "col.time": "时间", "col.details": "内容",
+
+  // knowledge base (issue 17)
+  "nav.knowledge": "知识库", "kb.company": "客户服务中心", "kb.link_line": "参考文章：《{title}》（编号 {id}）",
+  "kb.suggest.title": "推荐知识", "kb.suggest.hint": "按工单内容匹配的文章与回复模板",
+  "kb.suggest.none": "没有匹配本工单的文章或模板，可在下方搜索", "kb.suggest.unclassified": "工单尚未完成分类，暂无推荐",
+  "kb.score": "相关度", "kb.matched": "命中", "kb.insert": "插入", "kb.open": "打开", "kb.link": "引用",
+  "kb.helpful": "有用", "kb.not_helpful": "没用", "kb.used": "已使用", "kb.inserted": "模板已插入回复框",
+  "kb.missing": "请补全：{names}", "kb.linked": "已在回复中引用文章", "kb.verdict_saved": "感谢反馈",
+  "kb.search": "搜索知识库", "kb.search_ph": "输入关键词，如：退款 到账", "kb.search_go": "搜索", "kb.search_none": "没有找到",
+  "kb.placeholders": "占位符", "kb.title": "知识库",
+  "kb.hint": "文章与标准回复模板：草稿经主管发布后才会推荐给客服；修改已发布的条目会生成新版本，发布前客服仍看到旧版本。",
+  "kb.new": "新建条目", "kb.filter": "筛选", "kb.q_ph": "编号、标题、关键词或主题", "kb.total": "共 {n} 条",
+  "kb.prev": "上一页", "kb.next": "下一页", "kb.col.title": "标题", "kb.col.kind": "类型", "kb.col.lang": "语言",
+  "kb.col.status": "状态", "kb.col.version": "版本", "kb.col.changed": "最近修改", "kb.col.suggested": "推荐次数",
+  "kb.col.used": "使用次数", "kb.col.helpful": "有用率", "kb.col.satisfaction": "使用后满意度",
+  "kb.unpublished": "有未发布的修改", "kb.published_v": "已发布 v{v}", "kb.empty": "没有符合条件的条目",
+  "kb.editor.new": "新建文章或模板", "kb.editor.edit": "编辑 {id}（基于 v{v}）", "kb.f.kind": "类型", "kb.f.lang": "语言",
+  "kb.f.topic": "主题（小写字母、数字、连字符；同一主题的中英文版本共用）", "kb.f.id": "编号（可选：文章 KB-…，模板 TPL-…）",
+  "kb.f.title": "标题", "kb.f.body": "正文（文章为 Markdown；模板可用占位符，如 {{customer_name}}）",
+  "kb.f.category": "分类", "kb.f.modules": "业务模块", "kb.f.products": "产品（逗号分隔）",
+  "kb.f.keywords": "关键词（逗号分隔）", "kb.f.note": "修改说明", "kb.save_draft": "保存草稿",
+  "kb.save_version": "保存为新版本", "kb.saved": "已保存为 v{v}", "kb.created": "草稿已创建",
+  "kb.readonly": "已发布或已归档的条目由主管修改；你可以新建草稿。",
+  "kb.preview": "预览（由服务器渲染，保存后更新）", "kb.preview_stale": "有未保存的修改：保存后预览才会更新",
+  "kb.sample": "示例填充", "kb.published_copy": "客服当前看到的已发布版本 v{v}", "kb.publish": "发布 v{v}",
+  "kb.archive": "归档", "kb.action_note": "说明（可选）", "kb.published_ok": "已发布，客服即可看到",
+  "kb.archived_ok": "已归档", "kb.conflict": "该条目已被他人修改，已重新加载，请核对后重试",
+  "kb.history": "修改历史", "kb.try": "试一段文字",
+  "kb.try_hint": "输入一段客户描述，查看会推荐哪些文章与模板（只试不存）。", "kb.try_text": "客户描述",
+  "kb.try_go": "试推荐", "kb.try_auto": "自动（按分类结果）", "kb.try_result": "分类为 {c} · {m}",
+  "kb.try_none": "没有会被推荐的条目", "kb.gaps": "待补充文章",
+  "kb.gaps_hint": "经常出现却没有合适文章的问题（来自报表服务）。", "kb.gaps.terms": "问题 / 关键词",
+  "kb.gaps.tickets": "工单数", "kb.gaps.examples": "示例工单", "kb.gaps.write": "写文章",
+  "kb.select_hint": "点击列表中的条目查看、编辑或发布。", "kb.not_found": "找不到该条目", "kb.created_by": "创建",
+  "kb.lifecycle": "状态", "kb.figures": "使用情况", "kb.labelled": "{what}：{value}",
+  "kb.totals": "{start} 至 {end}：{n} 张工单有推荐，其中 {used} 张用上（{us}），{helpful} 张判定有用（{hs}）",
+  "kb.gaps.problem": "问题（分类 · 模块）", "kb.gaps.suggested": "有推荐", "kb.gaps.helped": "用上知识库",
+  "kb.gaps.without": "未得到帮助", "kb.gaps_min": "统计期内至少 {n} 张工单、不到一半用上知识库的问题，未得到帮助的最多者在前。",
 };
 const en = {
   brand: "Service Console", logout: "Log out", loading: "Loading…", save: "Save", cancel: "Cancel", submit: "Submit",
@@ -155,6 +193,46 @@ const en = {
   "queue.awaiting": "Awaiting answer", "queue.waiting_for": "waiting {d}", "queue.messages": "{n} customer message(s)",
   "col.kind": "Type", "notif.customer_replied": "The customer wrote again on {no} ({ch})", "notif.unassigned": " (unassigned)",
   "notif.attachments": "{n} attachment(s)", "notif.nth": "follow-up #{n}", "col.time": "Time", "col.details": "Details",
+
+  // knowledge base (issue 17)
+  "nav.knowledge": "Knowledge", "kb.company": "Customer Service Center", "kb.link_line": "See our article “{title}” (ref. {id}).",
+  "kb.suggest.title": "Suggestions", "kb.suggest.hint": "Articles and reply templates matched to this ticket",
+  "kb.suggest.none": "Nothing in the knowledge base matched this ticket; search below",
+  "kb.suggest.unclassified": "The ticket is not classified yet: no suggestions",
+  "kb.score": "Relevance", "kb.matched": "Matched", "kb.insert": "Insert", "kb.open": "Open", "kb.link": "Link",
+  "kb.helpful": "Helpful", "kb.not_helpful": "Not helpful", "kb.used": "Used", "kb.inserted": "Template inserted into the reply",
+  "kb.missing": "Complete: {names}", "kb.linked": "Article linked in the reply", "kb.verdict_saved": "Thanks for the feedback",
+  "kb.search": "Search the knowledge base", "kb.search_ph": "Words, e.g. refund delay", "kb.search_go": "Search",
+  "kb.search_none": "Nothing found", "kb.placeholders": "Placeholders", "kb.title": "Knowledge base",
+  "kb.hint": "Articles and standard reply templates: a draft is suggested to agents once a supervisor publishes it; editing a published item makes a new version, and agents keep seeing the old one until it is published.",
+  "kb.new": "New item", "kb.filter": "Filter", "kb.q_ph": "Id, title, keyword or topic", "kb.total": "{n} items",
+  "kb.prev": "Previous", "kb.next": "Next", "kb.col.title": "Title", "kb.col.kind": "Type", "kb.col.lang": "Language",
+  "kb.col.status": "Status", "kb.col.version": "Version", "kb.col.changed": "Last change", "kb.col.suggested": "Suggested",
+  "kb.col.used": "Used", "kb.col.helpful": "Helpful", "kb.col.satisfaction": "Satisfaction after use",
+  "kb.unpublished": "Unpublished changes", "kb.published_v": "published v{v}", "kb.empty": "No items match",
+  "kb.editor.new": "New article or template", "kb.editor.edit": "Edit {id} (from v{v})", "kb.f.kind": "Type",
+  "kb.f.lang": "Language", "kb.f.topic": "Topic (lower-case letters, digits, hyphens; shared by the language versions)",
+  "kb.f.id": "Id (optional: KB-… for articles, TPL-… for templates)", "kb.f.title": "Title",
+  "kb.f.body": "Body (Markdown for articles; templates may use placeholders such as {{customer_name}})",
+  "kb.f.category": "Category", "kb.f.modules": "Modules", "kb.f.products": "Products (comma-separated)",
+  "kb.f.keywords": "Keywords (comma-separated)", "kb.f.note": "What changed", "kb.save_draft": "Save draft",
+  "kb.save_version": "Save as new version", "kb.saved": "Saved as v{v}", "kb.created": "Draft created",
+  "kb.readonly": "Published and archived items are edited by supervisors; you may create drafts.",
+  "kb.preview": "Preview (rendered by the server, updated on save)", "kb.preview_stale": "Unsaved changes: the preview updates when you save",
+  "kb.sample": "Filled example", "kb.published_copy": "What agents see now: published v{v}", "kb.publish": "Publish v{v}",
+  "kb.archive": "Archive", "kb.action_note": "Note (optional)", "kb.published_ok": "Published: agents see it now",
+  "kb.archived_ok": "Archived", "kb.conflict": "Someone changed this item meanwhile; reloaded — check and retry",
+  "kb.history": "History", "kb.try": "Try a text",
+  "kb.try_hint": "Type a customer's words to see which articles and templates would be suggested (nothing is stored).",
+  "kb.try_text": "Customer's words", "kb.try_go": "Try", "kb.try_auto": "Automatic (as classified)",
+  "kb.try_result": "Classified as {c} · {m}", "kb.try_none": "Nothing would be suggested", "kb.gaps": "Write an article",
+  "kb.gaps_hint": "Questions that come up often without a fitting article (from reporting).", "kb.gaps.terms": "Question / keywords",
+  "kb.gaps.tickets": "Tickets", "kb.gaps.examples": "Example tickets", "kb.gaps.write": "Write article",
+  "kb.select_hint": "Pick an item in the list to view, edit or publish it.", "kb.not_found": "Item not found",
+  "kb.created_by": "Created", "kb.lifecycle": "Status", "kb.figures": "Use", "kb.labelled": "{what}: {value}",
+  "kb.totals": "{start} to {end}: tickets with suggestions {n} · a suggestion used on {used} ({us}) · judged helpful on {helpful} ({hs})",
+  "kb.gaps.problem": "Problem (category · module)", "kb.gaps.suggested": "With suggestions", "kb.gaps.helped": "Helped",
+  "kb.gaps.without": "Without help", "kb.gaps_min": "Problems with at least {n} tickets in the period, fewer than half of them helped by the knowledge base; most tickets without help first.",
 };
 const enums = {
   zh: {
@@ -174,6 +252,10 @@ const enums = {
     assignment: { routing: "分配中", queued: "排队中", assigned: "已分配", released: "已释放" },
     clock: { running: "计时中", paused: "已暂停", resolved: "已解决", closed: "已关闭" },
     policy: { draft: "草稿", active: "生效中", retired: "已停用" },
+    kbkind: { article: "文章", template: "模板" },
+    kbstatus: { draft: "草稿", published: "已发布", archived: "已归档" },
+    kblang: { zh: "中文", en: "英文" },
+    kbaction: { created: "创建", edited: "编辑", published: "发布", archived: "归档", seeded: "初始导入" },
     notif: { "ticket.customer_replied": "客户回复", "sla.warning": "SLA 预警", "sla.breached": "SLA 超时",
       "ticket.escalated": "升级", "assignment.unacknowledged": "未确认接单", "ticket.transferred": "转派给你",
       "collaboration.requested": "协作请求", "collaboration.answered": "协作答复" },
@@ -200,6 +282,10 @@ const enums = {
     assignment: { routing: "Routing", queued: "Queued", assigned: "Assigned", released: "Released" },
     clock: { running: "Running", paused: "Paused", resolved: "Resolved", closed: "Closed" },
     policy: { draft: "Draft", active: "Active", retired: "Retired" },
+    kbkind: { article: "Article", template: "Template" },
+    kbstatus: { draft: "Draft", published: "Published", archived: "Archived" },
+    kblang: { zh: "Chinese", en: "English" },
+    kbaction: { created: "Created", edited: "Edited", published: "Published", archived: "Archived", seeded: "Seeded" },
     notif: { "ticket.customer_replied": "Customer replied", "sla.warning": "SLA warning", "sla.breached": "SLA breached",
       "ticket.escalated": "Escalated", "assignment.unacknowledged": "Not confirmed", "ticket.transferred": "Transferred to you",
       "collaboration.requested": "Help requested", "collaboration.answered": "Help answered" },
@@ -223,8 +309,13 @@ export function setLang(value) {
 }
 
 export function t(key, vars = {}) {
-  const text = dictionaries[lang()][key] ?? dictionaries.zh[key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? String(vars[name]) : `{${name}}`));
+  return tIn(lang(), key, vars);
+}
+
+/** A text in a given language, whatever the interface's (a reply template's words follow its language). */
+export function tIn(language, key, vars = {}) {
+  const text = (dictionaries[language] ?? dictionaries.zh)[key] ?? dictionaries.zh[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in vars ? String(vars[name]) : whole));
 }
 
 /** The label of an enum value (status, category, team …); unknown values show as they are. */

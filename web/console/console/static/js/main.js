@@ -8,12 +8,14 @@ import { queueView, notificationsView, collaborationView, notificationSubject } 
 import { ticketView } from "./views/ticket.js";
 import { teamView, waitingView, overdueView, dashboardView } from "./views/supervisor.js";
 import { staffView, slaView, rulesView } from "./views/admin.js";
+import { knowledgeView } from "./views/knowledge.js";
 
 const config = { refresh_seconds: 15, dashboard_url: "", time_zone: "Asia/Shanghai" };
 
 const ROUTES = [
   { path: "queue", view: queueView, roles: ["agent", "supervisor"], nav: "nav.queue" },
   { path: "collaboration", view: collaborationView, roles: ["agent", "supervisor", "admin"], nav: "nav.collab" },
+  { path: "knowledge", view: knowledgeView, roles: ["agent", "supervisor", "admin"], nav: "nav.knowledge" },
   { path: "team", view: teamView, roles: ["supervisor", "admin"], nav: "nav.team" },
   { path: "waiting", view: waitingView, roles: ["supervisor", "admin"], nav: "nav.waiting" },
   { path: "overdue", view: overdueView, roles: ["supervisor", "admin"], nav: "nav.overdue" },

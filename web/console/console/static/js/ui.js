@@ -34,6 +34,10 @@ export function setTimeZone(value) {
   if (value) zone = value;
 }
 
+export function timeZone() {
+  return zone;
+}
+
 export function when(iso) {
   if (!iso) return t("none");
   const d = new Date(iso);

@@ -6,6 +6,7 @@ import { t, label, options } from "../i18n.js";
 import * as session from "../session.js";
 import { h, mount, tag, when, duration, slaState, form, field, select, toast, errorText, channelBadge } from "../ui.js";
 import { slaCell } from "./agent.js";
+import { suggestionPanel } from "./knowledge.js";
 
 const enc = encodeURIComponent;
 
@@ -151,12 +152,18 @@ export async function ticketView(root, ctx) {
     return;
   }
   const soft = (p) => p.catch(() => null);
-  const [timeline, classification, assignment, clock, customer] = await Promise.all([
+  const active = !["resolved", "closed"].includes(ticket.status);
+  const awaiting = ticket.awaiting_reply_since ?? null;
+  // the answer box sits under the conversation; a customer who wrote on a resolved ticket may be answered too
+  const canReply = worker && (active || (awaiting && ticket.status !== "closed"));
+  const [timeline, classification, assignment, clock, customer, suggested] = await Promise.all([
     soft(api("intake", `tickets/${enc(id)}/timeline`)),
     soft(api("classifier", `classifications/${enc(id)}`)),
     soft(api("dispatcher", `assignments/${enc(id)}`)),
     soft(api("sla-monitor", `clocks/${enc(id)}`)),
     soft(api("intake", `customers/${enc(ticket.customer_id)}`)),
+    // the knowledge base's suggestions for the answer (404 until the ticket is classified)
+    canReply ? api("classifier", `tickets/${enc(id)}/suggestions`).then((answer) => ({ answer }), (failure) => ({ failure })) : null,
   ]);
   const reload = () => ticketView(root, ctx);
   const post = (service, path, body) => api(service, path, { method: "POST", body });
@@ -171,15 +178,16 @@ export async function ticketView(root, ctx) {
       reload();
     } }, t("act.ack")));
   }
-  const active = !["resolved", "closed"].includes(ticket.status);
-  const awaiting = ticket.awaiting_reply_since ?? null;
-  // the answer box sits under the conversation; a customer who wrote on a resolved ticket may be answered too
-  const replyBox = worker && (active || (awaiting && ticket.status !== "closed"))
+  const replyText = h("textarea", { name: "text", required: true, maxlength: 5000, placeholder: t("conv.reply_ph"), "aria-label": t("act.reply") });
+  const replyBox = canReply
     ? h("div", { class: "reply-box", id: "act-reply" }, h("h3", {}, t("act.reply")), awaitingNotice(awaiting),
-      form(h("textarea", { name: "text", required: true, maxlength: 5000, placeholder: t("conv.reply_ph"), "aria-label": t("act.reply") }),
+      form(replyText,
         async (v) => { await post("intake", `tickets/${enc(id)}/responses`, { text: v.text }); reload(); },
         { id: "reply-form", submitLabel: t("conv.send") }))
     : awaitingNotice(awaiting);
+  const suggestions = canReply && suggested
+    ? suggestionPanel({ ticketId: id, ticket, customer, clock, answer: suggested.answer, failure: suggested.failure, reply: replyText })
+    : null;
   if (worker && active) {
     actions.push(action(t("act.note"), form([
       field(t("act.note_text"), h("textarea", { name: "text", required: true, maxlength: 5000, placeholder: t("act.note_ph") })),
@@ -282,6 +290,7 @@ export async function ticketView(root, ctx) {
             ticket.resolution_summary ? [t("ticket.result"), ticket.resolution_summary] : null]),
           h("h3", {}, t("conv.title")),
           threadList(ticket, timeline ?? [], assignment),
+          suggestions,
           replyBox),
         actions.length ? h("section", { class: "panel" }, h("h2", {}, t("actions")), h("div", { class: "actions", id: "actions" }, actions)) : null),
       h("div", {},
