@@ -56,6 +56,10 @@ def test_a_submission_becomes_a_classified_assigned_timed_and_counted_ticket(pla
     classification = record["result"]
     assert classification["category"] == "after_sales"
     assert classification["explanation"]["method"] == "rule" and "无法开机" in classification["explanation"]["matched_terms"]
+    # the knowledge base's answer came with the classification (issue 17), in the customer's language
+    assert record["suggestions"][0]["item_id"] == "KB-device-wont-power-on-zh"
+    shown = platform.get("classifier", f"/api/v1/tickets/{tid}/suggestions")
+    assert shown.status_code == 200 and "<script" not in shown.json()["suggestions"][0]["body_html"]
 
     assignment = eventually(
         lambda: (a := json_if_ok(platform.get("dispatcher", f"/api/v1/assignments/{tid}"))) and a.get("agent_id") and a
@@ -74,6 +78,9 @@ def test_a_submission_becomes_a_classified_assigned_timed_and_counted_ticket(pla
         lambda: (f := json_if_ok(platform.get("reporting", f"/api/v1/facts/{tid}"))) and f.get("agent_id") and f
     )
     assert fact["category"] == "after_sales" and fact["channel"] == "phone"
+    fact = eventually(lambda: (f := json_if_ok(platform.get("reporting", f"/api/v1/facts/{tid}")))
+                      and f.get("knowledge_suggestions") and f)
+    assert fact["knowledge_suggestions"][0]["item_id"] == "KB-device-wont-power-on-zh"
 
     # the agent records a result: the survey service opens a survey for the customer
     agent = assignment["agent_id"]
