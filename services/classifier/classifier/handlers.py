@@ -5,7 +5,7 @@
 | classifier.ticket.created               | ticket.created               | on_ticket_created  |
 | classifier.ticket.reopened              | ticket.reopened              | on_ticket_reopened |
 | classifier.reload.<replica> (exclusive) | classifier.config_activated  | on_config_activated|
-| classifier.knowledge.<replica> (excl.)  | knowledge.changed            | on_knowledge_changed|
+| classifier.reload.knowledge.<replica>   | knowledge.changed            | on_knowledge_changed|
 
 Publishes (all through the outbox): knowledge.suggested beside ticket.classified when the knowledge base has
 something for the ticket, knowledge.feedback, knowledge.changed; ticket.classified once per new ticket — also for incomplete
@@ -66,7 +66,7 @@ def register(bus: EventBus, service: ClassifierService) -> None:
         await service.reload()
 
     knowledge_queue = RabbitQueue(
-        bus.ns.subscription_queue(bus.service, f"knowledge.{uuid.uuid4().hex[:12]}"),
+        bus.ns.subscription_queue(bus.service, f"reload.knowledge.{uuid.uuid4().hex[:12]}"),
         routing_key=KnowledgeChanged.type_name(), auto_delete=True, exclusive=True, durable=False,
     )
 

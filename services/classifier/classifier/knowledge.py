@@ -93,7 +93,8 @@ class NewItem(Content):
 
     id: str | None = Field(default=None, description="KB-… / TPL-…; generated from the topic when absent.")
     kind: Kind
-    topic: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    topic: str = Field(min_length=1, max_length=48, pattern=r"^[a-z0-9][a-z0-9-]*$",
+                       description="What the item answers, shared by its language versions (the id is built from it).")
     lang: Lang
 
     @model_validator(mode="after")

@@ -111,6 +111,10 @@ def test_template_placeholders_are_checked_and_filled() -> None:
         k.NewItem(id="TPL-x", kind="article", topic="x", lang="zh", title="t", body="b")
     assert k.NewItem(kind="article", topic="refund-timeline", lang="en", title=" A  title ", body="b").item_id() == \
         "KB-refund-timeline-en"
+    longest = k.NewItem(kind="template", topic="a" * 48, lang="zh", title="t", body="b").item_id()
+    assert len(longest) <= 64  # fits the events' item id (found by schemathesis: a 64-character topic did not)
+    with pytest.raises(ValidationError):
+        k.NewItem(kind="article", topic="a" * 49, lang="zh", title="t", body="b")
 
 
 def test_lifecycle() -> None:
