@@ -210,7 +210,9 @@ def chromium_path() -> str | None:
 class LiveServer:
     """A service app (in-memory broker and store, via :func:`running_app`) served over real HTTP by
     uvicorn from a thread of its own — what a browser test talks to. ``prepare`` runs on the server's
-    loop before it listens (seed data); :meth:`call` runs a coroutine on that loop.
+    loop before it listens (seed data); :meth:`call` runs a coroutine on that loop. An app that is not a
+    service (no ``app.state.kit``, e.g. the console's gateway) is served as it is, its own lifespan run by
+    uvicorn.
 
         with LiveServer(create_app(settings)) as live:
             page.goto(live.url + "/dashboard")
@@ -231,19 +233,26 @@ class LiveServer:
         self.server: Any = None
 
     async def _main(self) -> None:
-        import uvicorn
-
+        if getattr(self.app.state, "kit", None) is None:
+            self.loop = asyncio.get_running_loop()
+            await self._serve("on")
+            return
         async with running_app(self.app) as running:
             self.running, self.loop = running, asyncio.get_running_loop()
             if self.prepare is not None:
                 result = self.prepare(running)
                 if asyncio.iscoroutine(result):
                     await result
-            config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, lifespan="off", log_config=None,
-                                    access_log=False)
-            self.server = uvicorn.Server(config)
-            self.loop.call_later(0.2, self.ready.set)
-            await self.server.serve()
+            await self._serve("off")
+
+    async def _serve(self, lifespan: str) -> None:
+        import uvicorn
+
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, lifespan=lifespan, log_config=None,
+                                access_log=False)
+        self.server = uvicorn.Server(config)
+        self.loop.call_later(0.2, self.ready.set)
+        await self.server.serve()
 
     def call(self, coro: Any, timeout: float = 30.0) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=timeout)

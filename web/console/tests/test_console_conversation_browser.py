@@ -9,12 +9,9 @@ artifacts/screenshots/console-conversation-*.png."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import re
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -25,6 +22,7 @@ import httpx
 import pytest
 
 from console.app import ConsoleSettings, create_app
+from servicekit.testing import LiveServer
 
 DESK = {"width": 1366, "height": 768}
 TABLET = {"width": 820, "height": 1180}
@@ -175,45 +173,15 @@ def agent_token() -> str:
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}.x"
 
 
-class LiveConsole:
-    """The console app served over real HTTP by uvicorn from a thread of its own."""
+class LiveConsole(LiveServer):
+    """The console app served over real HTTP, its upstream services a mock that records what it was sent."""
 
     def __init__(self) -> None:
         self.seen: list[tuple[str, str, bytes]] = []
         settings = ConsoleSettings(intake_url="http://intake.test", dispatcher_url="http://dispatcher.test",
                                    sla_monitor_url="http://sla.test", classifier_url="http://classifier.test",
                                    log_format="text", refresh_seconds=600)
-        self.app = create_app(settings, transport=upstream(self.seen))
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = int(s.getsockname()[1])
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server: Any = None
-        self.thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
-
-    async def _serve(self) -> None:
-        import uvicorn
-
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_config=None, access_log=False)
-        self.server = uvicorn.Server(config)
-        await self.server.serve()
-
-    def __enter__(self) -> LiveConsole:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/health/live", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise TimeoutError("console did not start")
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.server is not None:
-            self.server.should_exit = True
-        self.thread.join(10)
+        super().__init__(create_app(settings, transport=upstream(self.seen)))
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import socket
 import threading
 import time
 import uuid
@@ -33,15 +32,11 @@ import httpx
 import pytest
 
 from console.app import ConsoleSettings, create_app
+from servicekit.localdb import free_port
+from servicekit.testing import LiveServer
 
 DESK = {"width": 1366, "height": 768}
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Browser:
@@ -104,41 +99,6 @@ def desks(chromium: Any, artifacts_dir: Path) -> Iterator[Any]:
 
 
 # ============================================================================= fast: the page's own logic
-class ConsoleOnly:
-    """The console app alone over real HTTP (uvicorn in a thread): enough to serve and import its modules."""
-
-    def __init__(self) -> None:
-        self.app = create_app(ConsoleSettings(log_format="text", refresh_seconds=600))
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server: Any = None
-        self.thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
-
-    async def _serve(self) -> None:
-        import uvicorn
-
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_config=None,
-                                                    access_log=False))
-        await self.server.serve()
-
-    def __enter__(self) -> ConsoleOnly:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/health/live", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise TimeoutError("console did not start")
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.server is not None:
-            self.server.should_exit = True
-        self.thread.join(10)
-
-
 FILL = """async () => {
   const kb = await import("/static/js/kb.js");
   const ticket = { ticket_no: "GD20261206001", order_number: "A2026120601", customer_display: "客户A-0001" };
@@ -175,7 +135,7 @@ SANITISE = """async () => {
 
 
 def test_template_placeholders_and_article_html(chromium: Any) -> None:
-    with ConsoleOnly() as console:
+    with LiveServer(create_app(ConsoleSettings(log_format="text", refresh_seconds=600))) as console:
         context = chromium.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
         page = context.new_page()
         errors: list[str] = []
