@@ -666,9 +666,10 @@ def input_from_created(payload: TicketCreatedPayload) -> ClassificationInput:
     )
 
 
-def record_input(record: ClassificationRecord) -> ClassificationInput:
-    """The text and context a stored classification was made from (reopen reasons included)."""
-    notes = "\n".join(record.reopen_notes)
+def record_input(record: ClassificationRecord, *more_notes: str) -> ClassificationInput:
+    """The text and context a stored classification was made from (reopen reasons included), and
+    ``more_notes`` after them."""
+    notes = "\n".join([*record.reopen_notes, *more_notes])
     return ClassificationInput(
         subject=record.subject, description=f"{record.description}\n{notes}" if notes else record.description,
         channel=record.channel, customer_tier=record.customer_tier, has_order_number=record.has_order_number,
@@ -933,11 +934,7 @@ def history_entry(record: ClassificationRecord) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- reopen
 def reopen_input(record: ClassificationRecord, reason: str) -> ClassificationInput:
     """The ticket's text plus every reopen reason so far (the new one last)."""
-    notes = "\n".join([*record.reopen_notes, reason])
-    return ClassificationInput(
-        subject=record.subject, description=f"{record.description}\n{notes}", channel=record.channel,
-        customer_tier=record.customer_tier, has_order_number=record.has_order_number,
-    )
+    return record_input(record, reason)
 
 
 def reopen_result(record: ClassificationRecord, fresh: Classification, source: str) -> Classification | None:

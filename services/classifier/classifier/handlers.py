@@ -55,22 +55,20 @@ def register(bus: EventBus, service: ClassifierService) -> None:
     async def on_ticket_reopened(event: TicketReopened) -> None:
         await service.on_ticket_reopened(event)
 
-    replica_queue = RabbitQueue(
-        bus.ns.subscription_queue(bus.service, f"reload.{uuid.uuid4().hex[:12]}"),
-        routing_key=ClassifierConfigActivated.type_name(), auto_delete=True, exclusive=True, durable=False,
-    )
+    def replica_queue(name: str, event: type[ClassifierConfigActivated | KnowledgeChanged]) -> RabbitQueue:
+        """This replica's own queue of ``event`` (auto-delete, exclusive): every replica reloads, unlike the
+        shared competing-consumer queues."""
+        return RabbitQueue(bus.ns.subscription_queue(bus.service, f"{name}.{uuid.uuid4().hex[:12]}"),
+                           routing_key=event.type_name(), auto_delete=True, exclusive=True, durable=False)
 
-    @bus.broker.subscriber(replica_queue, bus.events_exchange, title="classifier.reload:consume",
+    @bus.broker.subscriber(replica_queue("reload", ClassifierConfigActivated), bus.events_exchange,
+                           title="classifier.reload:consume",
                            description="Hot reload of the active rule set / model in this replica.")
     async def on_config_activated(event: ClassifierConfigActivated) -> None:
         await service.reload()
 
-    knowledge_queue = RabbitQueue(
-        bus.ns.subscription_queue(bus.service, f"reload.knowledge.{uuid.uuid4().hex[:12]}"),
-        routing_key=KnowledgeChanged.type_name(), auto_delete=True, exclusive=True, durable=False,
-    )
-
-    @bus.broker.subscriber(knowledge_queue, bus.events_exchange, title="classifier.knowledge:consume",
+    @bus.broker.subscriber(replica_queue("reload.knowledge", KnowledgeChanged), bus.events_exchange,
+                           title="classifier.knowledge:consume",
                            description="Rebuild this replica's knowledge index after an article or template changed.")
     async def on_knowledge_changed(event: KnowledgeChanged) -> None:
         if service.knowledge is not None:
