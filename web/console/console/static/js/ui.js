@@ -105,8 +105,10 @@ export function errorText(err) {
   return t("err.generic", { m: String(err) });
 }
 
-/** A form whose submit runs ``action(values)``; errors are shown in the form, success as a toast. */
-export function form(fields, action, { submitLabel = t("submit"), done = t("act.done"), id } = {}) {
+/** A form whose submit runs ``action(values)``; errors are shown in the form (``describe`` words them), success
+ * as a toast (none when ``done`` is null). ``reset: false`` keeps what was typed (an editor that stays open). */
+export function form(fields, action, { submitLabel = t("submit"), done = t("act.done"), id, reset = true,
+                                       describe = errorText } = {}) {
   const message = h("div", { class: "notice bad", hidden: true, role: "alert" });
   const button = h("button", { type: "submit" }, submitLabel);
   const el = h("form", { id }, message, fields, h("div", { class: "buttons" }, button));
@@ -118,10 +120,10 @@ export function form(fields, action, { submitLabel = t("submit"), done = t("act.
       const values = Object.fromEntries(new FormData(el).entries());
       for (const box of el.querySelectorAll("input[type=checkbox]")) values[box.name] = box.checked;
       await action(values, el);
-      el.reset();  // nothing typed is left behind (a screen with typed text is not refreshed)
+      if (reset) el.reset();  // nothing typed is left behind (a screen with typed text is not refreshed)
       if (done) toast(done);
     } catch (err) {
-      message.textContent = errorText(err);
+      message.textContent = describe(err);
       message.hidden = false;
     } finally {
       button.disabled = false;

@@ -10,7 +10,7 @@
 import { api } from "../api.js";
 import { t, label, options } from "../i18n.js";
 import * as session from "../session.js";
-import { h, mount, table, tag, when, toast, errorText, field, select, timeZone } from "../ui.js";
+import { h, mount, table, tag, when, toast, errorText, field, form, select, timeZone } from "../ui.js";
 import {
   fillTemplate, templateValues, articleLine, appendText, placeholdersOf, formatDue, figuresById, rowsOf, rate, satisfaction,
   gapWords,
@@ -326,27 +326,14 @@ function contentFields(cur, { disabled = false, onEdit } = {}) {
   ];
 }
 
-/** A form that keeps what was typed when the service refuses it (the error is shown in the form). */
+/** The service's refusal in words: a version conflict says someone else changed the item meanwhile. */
+function refusal(err) {
+  return err.status === 409 && err.code === "version_conflict" ? `${t("kb.conflict")} (${err.message})` : errorText(err);
+}
+
+/** An author's form: it keeps what was typed when the service refuses it, and the action says what was saved. */
 function authorForm(id, fields, submitLabel, action) {
-  const message = h("div", { class: "notice bad", hidden: true, role: "alert" });
-  const button = h("button", { type: "submit" }, submitLabel);
-  const el = h("form", { id }, message, fields, h("div", { class: "buttons" }, button));
-  el.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    message.hidden = true;
-    button.disabled = true;
-    try {
-      const values = Object.fromEntries(new FormData(el).entries());
-      for (const box of el.querySelectorAll("input[type=checkbox]")) values[box.name] = box.checked;
-      await action(values);
-    } catch (err) {
-      message.textContent = err.status === 409 && err.code === "version_conflict" ? `${t("kb.conflict")} (${err.message})` : errorText(err);
-      message.hidden = false;
-    } finally {
-      button.disabled = false;
-    }
-  });
-  return el;
+  return form(fields, action, { id, submitLabel, done: null, reset: false, describe: refusal });
 }
 
 function newItemPanel(redraw) {
@@ -356,7 +343,7 @@ function newItemPanel(redraw) {
   const formEl = authorForm("kb-form", [
     h("div", { class: "row" },
       field(t("kb.f.kind"), kind), field(t("kb.f.lang"), lang),
-      field(t("kb.f.topic"), h("input", { name: "topic", required: true, maxlength: 64, pattern: "[a-z0-9][a-z0-9\\-]*",
+      field(t("kb.f.topic"), h("input", { name: "topic", required: true, maxlength: 48, pattern: "[a-z0-9][a-z0-9\\-]*",
         value: start.topic ?? "", placeholder: "refund-delay" })),
       field(t("kb.f.id"), h("input", { name: "id", maxlength: 64, pattern: "(KB|TPL)-[A-Za-z0-9][A-Za-z0-9._\\-]*" }))),
     contentFields(start),
@@ -445,7 +432,7 @@ function lifecycleActions(item, redraw) {
       await api("classifier", `knowledge/${enc(item.id)}/${what}`, { method: "POST", body: { base_version: cur.version, note: note.value } });
       toast(done);
     } catch (err) {
-      toast(err.status === 409 && err.code === "version_conflict" ? t("kb.conflict") : errorText(err), "bad");
+      toast(refusal(err), "bad");
     }
     note.value = "";
     await redraw();
