@@ -23,6 +23,7 @@ from faststream.specification import AsyncAPI
 from faststream.specification.asyncapi.site import get_asyncapi_html
 
 from .auth import TokenService
+from .clock import Clock, clock_from_settings
 from .context import correlation_id_var
 from .errors import install_error_handlers
 from .health import health_router
@@ -73,6 +74,7 @@ class ServiceKit:
             )
         else:
             log.warning("JWT_SECRET is not set: every staff route of %s will answer 503", self.service)
+        self.clock: Clock = clock_from_settings(settings.clock_file)
         self.outbox: Outbox | None = None
         self._startup: list[Hook] = []
         self._shutdown: list[Hook] = []

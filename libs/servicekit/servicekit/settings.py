@@ -44,6 +44,10 @@ class ServiceSettings(BaseSettings):
         default=15.0, ge=0, description="How often queue depths are sampled for /metrics (0: never)."
     )
     business_timezone: str = "Asia/Shanghai"
+    clock_file: str | None = Field(
+        default=None, description="Test clock for scheduled duties: a JSON file {\"offset_seconds\": n} added to the "
+        "system time (servicekit.clock.FileClock). Unset in production: the system clock.",
+    )
     notify_webhook_url: str | None = Field(
         default=None, description="Where notifications are POSTed (SMS/IM/e-mail gateway); unset: logged only."
     )
