@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +20,7 @@ import httpx
 import pytest
 
 from contracts import Namespace, StaffRole
+from servicekit.clock import FileClock
 from servicekit.launcher import CONSOLE, SERVICES, Stack
 from servicekit.testing import TEST_JWT_SECRET, auth_header, delete_topology
 
@@ -31,6 +36,34 @@ async def _declare_tap(url: str, exchange: str, queue: str) -> None:
         events = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
         tap = await channel.declare_queue(queue, durable=True)
         await tap.bind(events, routing_key="#")
+
+
+class StaffGateway:
+    """The staff notification gateway (e-mail/IM) the services' notifier POSTs to: it records every body."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        received = self.received
+
+        class _Hook(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                try:
+                    received.append(json.loads(body))
+                except ValueError:
+                    pass
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/staff-gateway"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def of_kind(self, kind: str) -> list[dict[str, Any]]:
+        return [n for n in list(self.received) if n.get("kind") == kind]
 
 
 def free_port() -> int:
@@ -53,6 +86,16 @@ class Platform:
         self.tap_queue = ""
         self.admin_id, self.admin_password = E2E_ADMIN_ID, E2E_ADMIN_PASSWORD  # the dispatcher's first admin
         self.log_dir = stack.log_dir
+        self.clock_file = Path(stack.env["CLOCK_FILE"])
+        self.backup_dir = Path(stack.env["BACKUP_DIR"])
+        self.gateway: StaffGateway | None = None
+
+    def set_clock(self, at: datetime) -> None:
+        """Move the scheduled duties of every service (report delivery, backups, retention) to ``at``."""
+        FileClock.write(self.clock_file, at)
+
+    def reset_clock(self) -> None:
+        self.clock_file.unlink(missing_ok=True)
 
     def url(self, service: str) -> str:
         return self.stack.url(service)
@@ -68,6 +111,9 @@ class Platform:
 @pytest.fixture(scope="session")
 def platform(rabbitmq: str, mongodb_url: str | None) -> Iterator[Platform]:
     namespace = f"e2e{os.getpid()}{int(time.time()) % 100000}"
+    run_dir = ROOT / "artifacts" / "e2e-runs" / namespace
+    (run_dir / "backups").mkdir(parents=True, exist_ok=True)
+    gateway = StaffGateway()
     env = {
         **os.environ,
         "RABBITMQ_URL": rabbitmq,
@@ -82,6 +128,10 @@ def platform(rabbitmq: str, mongodb_url: str | None) -> Iterator[Platform]:
         "DISPATCHER_ADMIN_STAFF_ID": E2E_ADMIN_ID,
         "DISPATCHER_ADMIN_INITIAL_PASSWORD": E2E_ADMIN_PASSWORD,
         "REFRESH_SECONDS": "3",
+        "CLOCK_FILE": str(run_dir / "clock.json"),
+        "NOTIFY_WEBHOOK_URL": gateway.url,
+        "BACKUP_DIR": str(run_dir / "backups"),
+        "SCHEDULE_TICK_SECONDS": "1",
     }
     if mongodb_url:
         env["MONGODB_URL"] = mongodb_url
@@ -101,8 +151,10 @@ def platform(rabbitmq: str, mongodb_url: str | None) -> Iterator[Platform]:
         queues.add(tap)
         platform = Platform(stack, namespace, rabbitmq)
         platform.tap_queue = tap
+        platform.gateway = gateway
         yield platform
     finally:
         stack.stop()
+        gateway.server.shutdown()
         ns = Namespace(namespace)
         asyncio.run(delete_topology(rabbitmq, queues, [ns.events_exchange, ns.dead_letter_exchange]))

@@ -48,6 +48,9 @@ class ServiceSettings(BaseSettings):
         default=None, description="Test clock for scheduled duties: a JSON file {\"offset_seconds\": n} added to the "
         "system time (servicekit.clock.FileClock). Unset in production: the system clock.",
     )
+    schedule_tick_seconds: float = Field(
+        default=30.0, gt=0, description="How often scheduled duties (report delivery, backups) look at the clock.",
+    )
     notify_webhook_url: str | None = Field(
         default=None, description="Where notifications are POSTed (SMS/IM/e-mail gateway); unset: logged only."
     )
