@@ -11,7 +11,8 @@ from .enums import Channel, TicketStatus
 from .envelope import Event, UtcDatetime
 from .events import StaffId, TicketRef
 
-__all__ = ["TicketCustomerReplied", "TicketCustomerRepliedPayload"]
+__all__ = ["TicketCustomerReplied", "TicketCustomerRepliedPayload", "TicketEvidenceAdded", "TicketEvidenceAddedPayload",
+           "TicketEvidenceRemoved", "TicketEvidenceRemovedPayload"]
 
 
 # ---------------------------------------------------------------- ticket.customer_replied
@@ -38,3 +39,48 @@ class TicketCustomerReplied(Event):
     event_type: Literal["ticket.customer_replied"] = "ticket.customer_replied"
     schema_version: Literal[1] = 1
     payload: TicketCustomerRepliedPayload
+
+
+# ---------------------------------------------------------------- ticket.evidence_added / ticket.evidence_removed
+EVIDENCE_CONTENT_TYPES = Literal[
+    "image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+]
+
+
+class TicketEvidenceAddedPayload(TicketRef):
+    file_id: str = Field(min_length=1, max_length=64, description="Intake's id of the stored file (ask intake's API "
+                         "for it; the bytes never travel in events).")
+    content_type: EVIDENCE_CONTENT_TYPES = Field(description="The type detected from the file's bytes.")
+    size: int = Field(ge=1, description="Bytes.")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the content (hex).")
+    uploaded_by: StaffId = Field(min_length=1, max_length=64)
+    uploaded_at: UtcDatetime
+    evidence_count: int = Field(ge=1, description="Files on the ticket after this one.")
+
+
+class TicketEvidenceAdded(Event):
+    """A staff member attached a file (screenshot, record of a conversation …) to a ticket as evidence of
+    the handling (manual 000 六, 004 三). Ids and metadata only: no content and no file name (names can
+    carry personal data); the file stays in intake, served to the staff allowed to work the ticket."""
+
+    event_type: Literal["ticket.evidence_added"] = "ticket.evidence_added"
+    schema_version: Literal[1] = 1
+    payload: TicketEvidenceAddedPayload
+
+
+class TicketEvidenceRemovedPayload(TicketRef):
+    file_id: str = Field(min_length=1, max_length=64)
+    removed_by: StaffId = Field(min_length=1, max_length=64, description="The supervisor or admin who removed it.")
+    reason: str = Field(max_length=500, description="Why, redacted of personal data.")
+    removed_at: UtcDatetime
+    evidence_count: int = Field(ge=0, description="Files left on the ticket.")
+
+
+class TicketEvidenceRemoved(Event):
+    """A supervisor or admin removed a file from a ticket (its content is deleted)."""
+
+    event_type: Literal["ticket.evidence_removed"] = "ticket.evidence_removed"
+    schema_version: Literal[1] = 1
+    payload: TicketEvidenceRemovedPayload

@@ -267,3 +267,24 @@ class LiveServer:
         if self.server is not None:
             self.server.should_exit = True
         self.thread.join(10)
+
+
+# ------------------------------------------------------------------------------ files
+def png_image(width: int = 4, height: int = 3, *, noise_bytes: int = 0, rgb: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+    """A valid RGB PNG (a screenshot stand-in): one colour, or ``noise_bytes`` of random pixels (incompressible,
+    so the file is about that large)."""
+    import os
+    import struct
+    import zlib
+
+    if noise_bytes:
+        width = 1024
+        height = max(1, noise_bytes // (width * 3))
+    row = bytes(rgb) * width
+    raw = b"".join(b"\x00" + (os.urandom(width * 3) if noise_bytes else row) for _ in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 1)) + chunk(b"IEND", b"")

@@ -15,6 +15,7 @@
 | PATCH  | /api/v1/customers/{id}                            | agent, supervisor, admin (tier/status: supervisor, admin) |
 | GET    | /api/v1/customers/{id}/changes                    | supervisor, admin           |
 | GET    | /api/v1/customers/export?format=csv|json          | admin                       |
+| POST/GET/DELETE | /api/v1/tickets/{id}/evidence[/{file_id}] | see build_evidence_router      |
 """
 
 from __future__ import annotations
@@ -23,12 +24,18 @@ import base64
 import csv
 import io
 import json
+import re
+import unicodedata
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
 
 from contracts import (
     Channel,
@@ -49,12 +56,14 @@ from .domain import (
     CustomerKind,
     CustomerStatus,
     DomainError,
+    EvidenceFile,
     SolutionType,
     Ticket,
     TimelineEntry,
     ticket_id_for,
 )
-from .service import IntakeService, NotAssignee
+from .evidence import TEXT, EvidenceRefused
+from .service import EvidenceService, IntakeService, NotAssignee
 
 Worker = Annotated[Principal, Depends(require_roles(StaffRole.AGENT, StaffRole.SUPERVISOR))]
 ProfileEditor = Annotated[Principal, Depends(require_roles(StaffRole.AGENT, StaffRole.SUPERVISOR, StaffRole.ADMIN))]
@@ -416,5 +425,171 @@ def build_router(service: IntakeService, channel_keys: dict[str, str]) -> APIRou
         """The change log (masked before → after, operator, time), newest first."""
         await found(service.store.get_customer(customer_id), "customer")
         return await service.store.list_changes(customer_id, limit)
+
+    return router
+
+
+# ---------------------------------------------------------------------------------------------- evidence
+_EVIDENCE_STATUS = {"not_assignee": 403, "file_too_large": 413, "type_not_allowed": 415, "type_mismatch": 415,
+                    "markup_not_allowed": 415, "evidence_not_found": 404, "empty_file": 422, "ticket_closed": 409,
+                    "evidence_limit_reached": 409, "conflict": 409}
+_MULTIPART_SLACK = 64 * 1024
+"""What a multipart request may carry besides the file (boundaries, part headers, a field or two)."""
+
+
+class EvidenceRemoval(BaseModel):
+    reason: str = Field(min_length=2, max_length=500, description="Why the file is removed (kept in the audit log).")
+
+
+async def _multipart_events(request: Request) -> AsyncIterator[tuple[str, Any]]:
+    """Parse a multipart/form-data body as it arrives: ("headers", {name: value}), ("data", bytes) …, ("end",
+    None) per part. Nothing is buffered beyond one received chunk."""
+    kind, params = parse_options_header(request.headers.get("content-type", ""))
+    if kind != b"multipart/form-data" or not params.get(b"boundary"):
+        raise ApiError(415, "multipart_required", "send the file as multipart/form-data (field `file`)")
+    pending: list[tuple[str, Any]] = []
+    headers: dict[str, bytes] = {}
+    field, value = bytearray(), bytearray()
+
+    def on_header_end() -> None:
+        headers[field.decode("latin-1").lower()] = bytes(value)
+        field.clear()
+        value.clear()
+
+    def on_headers_finished() -> None:
+        pending.append(("headers", dict(headers)))
+        headers.clear()
+
+    parser = MultipartParser(params[b"boundary"], {
+        "on_header_field": lambda data, start, end: field.extend(data[start:end]),
+        "on_header_value": lambda data, start, end: value.extend(data[start:end]),
+        "on_header_end": on_header_end,
+        "on_headers_finished": on_headers_finished,
+        "on_part_data": lambda data, start, end: pending.append(("data", bytes(data[start:end]))),
+        "on_part_end": lambda: pending.append(("end", None)),
+    })
+    try:
+        async for chunk in request.stream():
+            parser.write(chunk)
+            for item in pending:
+                yield item
+            pending.clear()
+        parser.finalize()
+    except MultipartParseError as exc:
+        raise ApiError(400, "bad_multipart", f"the multipart body cannot be read: {exc}") from None
+    for item in pending:
+        yield item
+
+
+async def _file_part(request: Request) -> tuple[str | None, str | None, AsyncIterator[bytes]]:
+    """The first part that carries a file (field ``file``): its file name, claimed type and data stream."""
+    events = _multipart_events(request)
+    async for kind, value in events:
+        if kind != "headers":
+            continue
+        _, disposition = parse_options_header(value.get("content-disposition", b""))
+        if disposition.get(b"name") == b"file" and b"filename" in disposition:
+            name = disposition[b"filename"].decode("utf-8", "replace").replace("%22", '"')
+            claimed = value.get("content-type", b"").decode("latin-1") or None
+
+            async def data() -> AsyncIterator[bytes]:
+                async for part_kind, chunk in events:
+                    if part_kind == "data":
+                        yield chunk
+                    elif part_kind == "end":
+                        return
+
+            return name, claimed, data()
+    raise ApiError(422, "file_required", "the request has no file in the field `file`")
+
+
+def content_disposition(name: str) -> str:
+    """``attachment`` with an ASCII fallback name and the real one as RFC 5987 ``filename*``."""
+    stem, dot, ext = name.rpartition(".")
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    ascii_name = re.sub(r"[^A-Za-z0-9._ -]", "_", ascii_name).strip(" ._") or "evidence"
+    if dot and not ascii_name.lower().endswith(f".{ext.lower()}"):
+        ascii_name = f"evidence.{ext}" if not ascii_name.strip("_") else f"{ascii_name}.{ext}"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def build_evidence_router(service: EvidenceService) -> APIRouter:
+    """| method | path                                        | who                                   |
+    |--------|---------------------------------------------|---------------------------------------|
+    | POST   | /api/v1/tickets/{id}/evidence (multipart)    | the assignee, supervisor, admin       |
+    | GET    | /api/v1/tickets/{id}/evidence                | the assignee, supervisor, admin       |
+    | GET    | /api/v1/tickets/{id}/evidence/{file_id}      | the assignee, supervisor, admin       |
+    | DELETE | /api/v1/tickets/{id}/evidence/{file_id}      | supervisor, admin                     |
+    """
+    router = APIRouter(prefix="/api/v1", tags=["evidence"])
+    limits = service.limits
+
+    def require_storage() -> None:
+        if not service.files.available:
+            raise ApiError(503, "evidence_unavailable", "files need a MongoDB server (MONGODB_URL); the in-memory "
+                           "store keeps none")
+
+    async def run(call: Any) -> Any:
+        try:
+            result = await call
+        except NotAssignee as exc:
+            raise ApiError(403, exc.code, str(exc)) from None
+        except EvidenceRefused as exc:
+            raise ApiError(_EVIDENCE_STATUS.get(exc.code, 409), exc.code, str(exc), exc.details or None) from None
+        except DomainError as exc:
+            raise ApiError(_EVIDENCE_STATUS.get(exc.code, 409), exc.code, str(exc)) from None
+        if result is None:
+            raise ApiError(404, "ticket_not_found", "no such ticket")
+        return result
+
+    @router.post("/tickets/{ticket_id}/evidence", status_code=201, response_model=EvidenceFile,
+                 openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                     "type": "object", "required": ["file"],
+                     "properties": {"file": {"type": "string", "format": "binary"}}}}}}},
+                 responses={403: {"description": "not the assignee"}, 409: {"description": "ticket closed, or its "
+                            "file limits reached"}, 413: {"description": "file too large"},
+                            415: {"description": "type not accepted, or the claim/name contradicts the content"}})
+    async def upload_evidence(ticket_id: str, request: Request, who: AnyStaff) -> EvidenceFile:
+        """Attach a screenshot or document (multipart field ``file``). Its type is detected from the bytes:
+        PNG, JPEG, GIF, WebP, PDF, Word (docx), Excel (xlsx), plain UTF-8 text; never HTML or SVG."""
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limits.max_bytes + _MULTIPART_SLACK:
+            raise ApiError(413, "file_too_large", f"a file may have at most {limits.max_bytes} bytes",
+                           {"max_bytes": limits.max_bytes})
+        require_storage()
+        name, claimed, data = await _file_part(request)
+        return await run(service.upload(ticket_id, by=who.staff_id, privileged=_privileged(who), name=name,
+                                        claimed=claimed, chunks=data))
+
+    @router.get("/tickets/{ticket_id}/evidence", response_model=list[EvidenceFile])
+    async def list_evidence(ticket_id: str, who: AnyStaff) -> list[EvidenceFile]:
+        """The ticket's files, oldest first."""
+        require_storage()
+        return await run(service.list(ticket_id, by=who.staff_id, privileged=_privileged(who)))
+
+    @router.get("/tickets/{ticket_id}/evidence/{file_id}", response_class=StreamingResponse,
+                responses={200: {"content": {"application/octet-stream": {}}}, 403: {"description": "not the assignee"}})
+    async def download_evidence(ticket_id: str, file_id: Annotated[str, Path(max_length=64)],
+                                who: AnyStaff) -> StreamingResponse:
+        """The file's bytes as stored, with its detected type, always as an attachment."""
+        require_storage()
+        file, stream = await run(service.open(ticket_id, file_id, by=who.staff_id, privileged=_privileged(who)))
+
+        async def body() -> AsyncIterator[bytes]:
+            while chunk := await stream.readchunk():
+                yield chunk
+
+        media = f"{file.content_type}; charset=utf-8" if file.content_type == TEXT else file.content_type
+        return StreamingResponse(body(), media_type=media, headers={
+            "Content-Length": str(file.size), "Content-Disposition": content_disposition(file.name),
+            "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store",
+            "Content-Security-Policy": "default-src 'none'; sandbox", "ETag": f'"{file.sha256}"'})
+
+    @router.delete("/tickets/{ticket_id}/evidence/{file_id}", response_model=Ticket)
+    async def remove_evidence(ticket_id: str, file_id: Annotated[str, Path(max_length=64)], body: EvidenceRemoval,
+                              who: Supervisor) -> Ticket:
+        """Remove a file (its content is deleted); the reason is audited."""
+        require_storage()
+        return await run(service.remove(ticket_id, file_id, by=who.staff_id, reason=body.reason))
 
     return router

@@ -15,10 +15,11 @@ from servicekit.auth import parse_channel_keys, parse_revoked_keys
 from servicekit.notify import Notifier, notifier_from_settings
 
 from . import handlers
-from .api import build_router
+from .api import build_evidence_router, build_router
 from .crypto import FieldCipher
-from .service import IntakeService, Policy
-from .store import IntakeStore
+from .evidence import EvidenceLimits
+from .service import EvidenceService, IntakeService, Policy
+from .store import EvidenceStore, IntakeStore
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,11 @@ class IntakeSettings(ServiceSettings):
     reopen_window_days: float = Field(default=14.0, ge=0, description="A message for a ticket resolved or closed at "
                                       "most this many days ago reopens it; a later one opens a new, linked ticket.")
     reopen_on_reply: bool = Field(default=True, description="Whether a customer's message may reopen an ended ticket.")
+    evidence_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024,
+                                    description="Largest evidence file (screenshot, document) staff may attach.")
+    evidence_max_files: int = Field(default=20, ge=1, le=1000, description="Evidence files per ticket.")
+    evidence_max_total_bytes: int = Field(default=50 * 1024 * 1024, ge=1024,
+                                          description="All evidence files of one ticket together.")
 
 
 def _periodic(name: str, interval: float, job: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[None]]:
@@ -91,17 +97,27 @@ def create_app(settings: IntakeSettings | None = None, *, notifier: Notifier | N
     service = IntakeService(store, outbox, timezone=settings.business_timezone, lookup_pepper=pepper,
                             cipher=FieldCipher(settings.customer_data_keys.get_secret_value()), policy=policy,
                             notifier=notifier or notifier_from_settings(settings))
+    files = EvidenceStore(kit.db)
+    evidence = EvidenceService(service, files, EvidenceLimits(
+        max_bytes=settings.evidence_max_bytes, max_files=settings.evidence_max_files,
+        max_total_bytes=max(settings.evidence_max_total_bytes, settings.evidence_max_bytes)))
+    if not files.available:
+        log.warning("evidence files need a MongoDB server (MONGODB_URL): uploads answer 503 in this mode")
     kit.on_startup(store.ensure_indexes)
+    kit.on_startup(files.ensure_indexes)
     handlers.register(kit.bus, service)
     interval = settings.maintenance_interval_seconds
     kit.background("auto-close", _periodic("auto-close", interval, service.auto_close_once))
     kit.background("dormancy", _periodic("dormancy", interval, service.dormancy_scan))
     kit.background("retention", _periodic("retention", interval * 12, service.purge_old_logs))
+    kit.background("evidence-orphans", _periodic("evidence orphan sweep", interval * 12, evidence.sweep_orphans))
     channel_keys = parse_channel_keys(settings.channel_api_keys.get_secret_value(),
                                       settings.channel_api_keys_revoked.get_secret_value())
     if settings.channel_api_keys_revoked.get_secret_value():
         log.info("%d channel API key(s) revoked by CHANNEL_API_KEYS_REVOKED", len(
             parse_revoked_keys(settings.channel_api_keys_revoked.get_secret_value())))
     kit.app.include_router(build_router(service, channel_keys))
+    kit.app.include_router(build_evidence_router(evidence))
     kit.app.state.service = service
+    kit.app.state.evidence = evidence
     return kit.app

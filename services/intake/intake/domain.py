@@ -247,6 +247,18 @@ class AttachmentMeta(BaseModel):
     url: str = Field(default="", max_length=2048)
 
 
+class EvidenceFile(BaseModel):
+    """A file staff attached to a ticket as evidence (content in intake's GridFS bucket; see evidence.py)."""
+
+    file_id: str
+    name: str = Field(description="The uploader's file name, cleaned (no path, no control characters).")
+    content_type: str = Field(description="Detected from the bytes, never from the name.")
+    size: int = Field(ge=1)
+    sha256: str
+    uploaded_by: str
+    uploaded_at: datetime
+
+
 class TimelineEntry(BaseModel):
     entry_id: str
     at: datetime
@@ -294,6 +306,7 @@ class Ticket(BaseModel):
     solution_type: SolutionType | None = None
     compensation: Compensation | None = None
     attachments: list[AttachmentMeta] = Field(default_factory=list)
+    evidence: list[EvidenceFile] = Field(default_factory=list, description="Files staff attached (evidence.py).")
     resolved_by: str | None = None
     customer_confirmed: bool | None = None
     customer_confirmed_at: datetime | None = None

@@ -3,9 +3,11 @@ handlers and the HTTP API, so the two doors behave the same."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -26,11 +28,13 @@ from contracts import (
 from servicekit.context import raise_if_cancelling
 from servicekit.notify import Notification, Notifier
 from servicekit.outbox import Outbox
+from servicekit.privacy import redact_text
 
-from . import domain
+from . import domain, evidence
 from .crypto import FieldCipher
 from .domain import Change, Customer, DomainError, Ticket, TimelineEntry
-from .store import IntakeStore
+from .evidence import EvidenceLimits
+from .store import EvidenceStore, EvidenceUpload, IntakeStore
 
 log = logging.getLogger(__name__)
 
@@ -511,3 +515,154 @@ class IntakeService:
         for name in domain.SENSITIVE_FIELDS:
             data[name] = f"enc:{customer.encrypted[name]}" if name in customer.encrypted else ""
         return data
+
+
+# ================================================================== evidence files
+class EvidenceService:
+    """Evidence files on tickets (rules in evidence.py): upload streams the file into the GridFS bucket
+    first (type decided from its first bytes before anything is written; size, UTF-8 text and SHA-256
+    checked as it streams), then records it on the ticket with ``ticket.evidence_added`` in the same
+    document write (outbox); when that write is refused or fails, the stored file is deleted again. Every
+    upload, download, refusal of a download and removal is written to the audit log. A periodic sweep
+    deletes files no ticket lists (an upload that died between the two writes, a removal whose delete
+    failed)."""
+
+    def __init__(self, intake: IntakeService, files: EvidenceStore, limits: EvidenceLimits | None = None, *,
+                 orphan_grace: timedelta = timedelta(hours=1)) -> None:
+        self.intake = intake
+        self.files = files
+        self.limits = limits or EvidenceLimits()
+        self.orphan_grace = orphan_grace
+
+    async def _ticket(self, ticket_id: str) -> Ticket | None:
+        return await self.intake.store.get_ticket(ticket_id)
+
+    async def list(self, ticket_id: str, *, by: str, privileged: bool) -> list[domain.EvidenceFile] | None:
+        ticket = await self._ticket(ticket_id)
+        if ticket is None:
+            return None
+        evidence.check_access(ticket, by, privileged)
+        return ticket.evidence
+
+    async def upload(self, ticket_id: str, *, by: str, privileged: bool, name: str | None, claimed: str | None,
+                     chunks: AsyncIterator[bytes]) -> domain.EvidenceFile | None:
+        """Store one file for the ticket; None when there is no such ticket. Raises EvidenceForbidden,
+        EvidenceRefused (size, type, limits, state) — nothing is kept then."""
+        ticket = await self._ticket(ticket_id)
+        if ticket is None:
+            return None
+        evidence.check_upload(ticket, by, privileged, self.limits)
+        source = aiter(chunks)
+        head, complete = bytearray(), False
+        while len(head) < evidence.SNIFF_BYTES:
+            try:
+                head += await anext(source)
+            except StopAsyncIteration:
+                complete = True
+                break
+        if not head:
+            raise evidence.EvidenceRefused("empty_file", "the file is empty")
+        content_type = evidence.decide_type(bytes(head[:evidence.SNIFF_BYTES]), name=name or "", claimed=claimed,
+                                            complete=complete and len(head) <= evidence.SNIFF_BYTES)
+        clean = evidence.clean_name(name, content_type)
+        upload = self.files.open_upload(clean, {"ticket_id": ticket_id, "uploaded_by": by, "content_type": content_type})
+        digest, size = hashlib.sha256(), 0
+        text = evidence.TextCheck() if content_type == evidence.TEXT else None
+
+        async def put(data: bytes) -> None:
+            nonlocal size
+            size += len(data)
+            if size > self.limits.max_bytes:
+                raise evidence.EvidenceRefused("file_too_large", f"a file may have at most {self.limits.max_bytes} bytes",
+                                               max_bytes=self.limits.max_bytes)
+            if text is not None:
+                text.feed(data)
+            digest.update(data)
+            await upload.write(data)
+
+        try:
+            await put(bytes(head))
+            if not complete:
+                async for data in source:
+                    await put(data)
+            if text is not None:
+                text.feed(b"", final=True)
+            await upload.close()
+        except BaseException as exc:
+            await self._abort(upload, exc)
+            raise
+        now = datetime.now(UTC)
+        file = domain.EvidenceFile(file_id=upload.file_id, name=clean, content_type=content_type, size=size,
+                                   sha256=digest.hexdigest(), uploaded_by=by, uploaded_at=now)
+        try:
+            await self.files.finish(file.file_id, content_type, size, file.sha256)
+            recorded = await self.intake._mutate(ticket_id, by, privileged, lambda t, _now: evidence.add(
+                t, file, privileged=privileged, limits=self.limits))
+        except BaseException:
+            await self._forget(file.file_id)
+            raise
+        if recorded is None:
+            await self._forget(file.file_id)
+            return None
+        await self.intake._audit("ticket", ticket_id, "evidence_upload", by, now, {
+            "file_id": file.file_id, "name": file.name, "content_type": content_type, "size": size,
+            "sha256": file.sha256})
+        log.info("evidence %s (%s, %d bytes) added to ticket %s by %s", file.file_id, content_type, size,
+                 ticket.ticket_no, by)
+        return file
+
+    async def _abort(self, upload: EvidenceUpload, cause: BaseException) -> None:
+        try:
+            await asyncio.shield(upload.abort())
+        except Exception as exc:  # the chunks stay behind without a file document; logged for the operator
+            log.warning("evidence upload %s could not be aborted after %r: %r", upload.file_id, cause, exc)
+
+    async def _forget(self, file_id: str) -> None:
+        try:
+            await asyncio.shield(self.files.delete(file_id))
+        except Exception as exc:  # the orphan sweep deletes it later
+            log.warning("evidence %s not recorded on its ticket and not deleted yet (%r); the sweep will", file_id, exc)
+
+    async def open(self, ticket_id: str, file_id: str, *, by: str, privileged: bool) -> tuple[domain.EvidenceFile, Any] | None:
+        """The file's metadata and its download stream; None when there is no such ticket."""
+        ticket = await self._ticket(ticket_id)
+        if ticket is None:
+            return None
+        now = datetime.now(UTC)
+        try:
+            evidence.check_access(ticket, by, privileged)
+        except evidence.EvidenceForbidden:
+            await self.intake._audit("ticket", ticket_id, "evidence_download_refused", by, now, {"file_id": file_id})
+            raise
+        file = next((f for f in ticket.evidence if f.file_id == file_id), None)
+        stream = await self.files.open_download(ticket_id, file_id) if file is not None else None
+        if file is None or stream is None:
+            if file is not None:
+                log.error("evidence %s is listed on ticket %s but its content is missing", file_id, ticket.ticket_no)
+            raise evidence.EvidenceRefused("evidence_not_found", "the ticket has no such file")
+        await self.intake._audit("ticket", ticket_id, "evidence_download", by, now,
+                                 {"file_id": file_id, "name": file.name, "size": file.size})
+        return file, stream
+
+    async def remove(self, ticket_id: str, file_id: str, *, by: str, reason: str) -> Ticket | None:
+        """Take a file off the ticket (``ticket.evidence_removed``) and delete its content."""
+        now = datetime.now(UTC)
+        ticket = await self.intake._mutate(ticket_id, by, True, lambda t, at: evidence.remove(
+            t, file_id, by=by, reason=reason, now=at))
+        if ticket is None:
+            return None
+        await self._forget(file_id)
+        await self.intake._audit("ticket", ticket_id, "evidence_remove", by, now,
+                                 {"file_id": file_id, "reason": redact_text(reason)[:500]})
+        return ticket
+
+    async def sweep_orphans(self, now: datetime | None = None, limit: int = 500) -> int:
+        """Delete stored files older than the grace time that no ticket lists."""
+        if not self.files.available:
+            return 0
+        cutoff = (now or datetime.now(UTC)) - self.orphan_grace
+        deleted = 0
+        for file_id, ticket_id in await self.files.stored_before(cutoff, limit):
+            if file_id not in await self.files.ticket_file_ids(ticket_id):
+                deleted += await self.files.delete(file_id)
+        return deleted
