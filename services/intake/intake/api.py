@@ -506,10 +506,16 @@ async def _file_part(request: Request) -> tuple[str | None, str | None, AsyncIte
 def content_disposition(name: str) -> str:
     """``attachment`` with an ASCII fallback name and the real one as RFC 5987 ``filename*``."""
     stem, dot, ext = name.rpartition(".")
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    ascii_name = re.sub(r"[^A-Za-z0-9._ -]", "_", ascii_name).strip(" ._") or "evidence"
-    if dot and not ascii_name.lower().endswith(f".{ext.lower()}"):
-        ascii_name = f"evidence.{ext}" if not ascii_name.strip("_") else f"{ascii_name}.{ext}"
+    if not (dot and stem):
+        stem, ext = name, ""
+
+    def ascii_only(text: str) -> str:
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+        return re.sub(r"[^A-Za-z0-9._ -]", "_", text).strip(" ._")
+
+    ascii_name = ascii_only(stem) or "evidence"
+    if ascii_only(ext):
+        ascii_name += f".{ascii_only(ext)}"
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 

@@ -12,7 +12,7 @@
 
 Publishes (through the outbox, atomically with the state change): ticket.created,
 ticket.status_changed, ticket.responded, ticket.resolved, ticket.closed, ticket.reopened,
-ticket.customer_replied.
+ticket.customer_replied, ticket.evidence_added, ticket.evidence_removed (evidence files: service.EvidenceService).
 Each handler returns only after its write; FastStream then acks. Duplicates (same event_id) are
 no-ops; events older than what the ticket holds (occurred_at) do not overwrite it.
 """
@@ -31,6 +31,8 @@ from contracts import (
     TicketClosed,
     TicketCreated,
     TicketCustomerReplied,
+    TicketEvidenceAdded,
+    TicketEvidenceRemoved,
     TicketReopened,
     TicketResolved,
     TicketResponded,
@@ -44,7 +46,7 @@ from .domain import DomainError
 from .service import IntakeService
 
 PUBLISHES = (TicketCreated, TicketStatusChanged, TicketResponded, TicketResolved, TicketClosed, TicketReopened,
-             TicketCustomerReplied)
+             TicketCustomerReplied, TicketEvidenceAdded, TicketEvidenceRemoved)
 
 
 async def _apply(apply: Callable[[Any], Awaitable[bool]], event: Any) -> None:
