@@ -65,6 +65,8 @@ class ConsoleSettings(BaseSettings):
     refresh_seconds: int = Field(default=15, ge=2, le=600, description="Queue and inbox refresh interval.")
     upstream_timeout_seconds: float = Field(default=15.0, gt=0)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    max_upload_bytes: int = Field(default=11 * 1024 * 1024, ge=1024, description="Largest multipart/form-data "
+                                  "body (an evidence file and its envelope); keep it above intake's EVIDENCE_MAX_BYTES.")
 
     def upstreams(self) -> dict[str, str]:
         return {name: getattr(self, f"{name.replace('-', '_')}_url").rstrip("/") for name in SERVICES}
@@ -129,12 +131,14 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
         base = upstreams.get(service)
         if base is None:
             raise ApiError(404, "unknown_service", f"no service named {service!r}")
+        upload = request.headers.get("content-type", "").lower().startswith("multipart/form-data")
+        limit = settings.max_upload_bytes if upload else settings.max_body_bytes
         declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > settings.max_body_bytes):
-            raise ApiError(413, "payload_too_large", f"request bodies are limited to {settings.max_body_bytes} bytes")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            raise ApiError(413, "payload_too_large", f"request bodies are limited to {limit} bytes")
         body = await request.body()
-        if len(body) > settings.max_body_bytes:
-            raise ApiError(413, "payload_too_large", f"request bodies are limited to {settings.max_body_bytes} bytes")
+        if len(body) > limit:
+            raise ApiError(413, "payload_too_large", f"request bodies are limited to {limit} bytes")
         headers = {h: request.headers[h] for h in FORWARDED_REQUEST_HEADERS if h in request.headers}
         headers["x-correlation-id"] = get_correlation_id() or ""
         client = state["client"]
@@ -149,13 +153,14 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
             raise ApiError(502, "upstream_unavailable", f"{service} is not reachable") from None
         out = {h: upstream.headers[h] for h in FORWARDED_RESPONSE_HEADERS if h in upstream.headers}
         out["Cache-Control"] = "no-store"
+        out["X-Content-Type-Options"] = "nosniff"  # a downloaded file is never rendered as something else
         return Response(upstream.content, status_code=upstream.status_code, headers=out)
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={
             "Cache-Control": "no-cache",
-            "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+            "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
                                        "script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
             "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
         })

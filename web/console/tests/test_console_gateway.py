@@ -78,12 +78,27 @@ async def test_unknown_service_unreachable_slow_and_oversized(console: dict[str,
     assert (await client.get("/api/intake/tickets")).status_code == 404  # only versioned API paths
 
 
+async def test_file_uploads_may_be_larger_and_downloads_keep_their_type(console: dict[str, Any]) -> None:
+    """An evidence file goes through as multipart (up to max_upload_bytes, the boundary untouched); an answer is
+    never sniffed by the browser."""
+    client, seen = console["client"], console["seen"]
+    data = b"\x89PNG\r\n\x1a\n" + b"\x00" * (SETTINGS.max_body_bytes + 10)
+    r = await client.post("/api/intake/v1/tickets/t1/evidence", files={"file": ("shot.png", data, "image/png")})
+    assert r.status_code == 200 and r.headers["x-content-type-options"] == "nosniff"
+    sent = seen[-1]
+    assert sent.headers["content-type"].startswith("multipart/form-data; boundary=") and data in sent.content
+    too_big = b"x" * (SETTINGS.max_upload_bytes + 1)
+    r = await client.post("/api/intake/v1/tickets/t1/evidence", files={"file": ("big.png", too_big, "image/png")})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+
+
 async def test_page_config_health_and_metrics(console: dict[str, Any]) -> None:
     client = console["client"]
     page = await client.get("/")
     assert page.status_code == 200 and '<main id="view"' in page.text
     csp = page.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert "img-src 'self' data: blob:;" in csp  # thumbnails of evidence files, fetched with the staff token
     assert (await client.get("/static/js/main.js")).status_code == 200
     assert json.loads((await client.get("/config.json")).text) == {
         "dashboard_url": "https://desk.example/dashboard", "refresh_seconds": 7, "time_zone": "Asia/Shanghai",
