@@ -316,13 +316,21 @@ class EvidenceStore:
         from servicekit.mongo import is_mock
 
         self.available = not is_mock(db)
+        self.db = db
         self.files = db[f"{EVIDENCE_BUCKET}.files"]
         self.tickets = db["tickets"]
-        self.bucket: Any = None
-        if self.available:
+        self._bucket: Any = None
+
+    @property
+    def bucket(self) -> Any:
+        """Made on first use, inside the running event loop: motor's bucket binds its client to the loop that
+        is current when it is made (one made at wiring time would tie the client to a loop that never runs)."""
+        if self._bucket is None:
             from motor.motor_asyncio import AsyncIOMotorGridFSBucket
 
-            self.bucket = AsyncIOMotorGridFSBucket(db, bucket_name=EVIDENCE_BUCKET, chunk_size_bytes=EVIDENCE_CHUNK_BYTES)
+            self._bucket = AsyncIOMotorGridFSBucket(self.db, bucket_name=EVIDENCE_BUCKET,
+                                                    chunk_size_bytes=EVIDENCE_CHUNK_BYTES)
+        return self._bucket
 
     async def ensure_indexes(self) -> None:
         if self.available:

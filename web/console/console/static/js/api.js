@@ -24,13 +24,36 @@ export async function api(service, path, { method = "GET", body, query } = {}) {
   const headers = { Accept: "application/json" };
   const tok = session.token();
   if (tok) headers.Authorization = `Bearer ${tok}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  // a FormData body (a file) goes as multipart; the browser writes its Content-Type with the boundary
+  const form = typeof FormData !== "undefined" && body instanceof FormData;
+  if (body !== undefined && !form) headers["Content-Type"] = "application/json";
   let response;
   try {
-    response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    response = await fetch(url, { method, headers, body: body === undefined || form ? body : JSON.stringify(body) });
   } catch (err) {
     throw new ApiFailure(0, "network", String(err));
   }
+  return answer(response, path, tok);
+}
+
+/** A file from a service (an evidence file): ``{ blob, type }``; failures as {@link api}'s. */
+export async function apiBlob(service, path) {
+  const url = new URL(`/api/${service}/v1/${path.replace(/^\//, "")}`, location.origin);
+  const headers = {};
+  const tok = session.token();
+  if (tok) headers.Authorization = `Bearer ${tok}`;
+  let response;
+  try {
+    response = await fetch(url, { headers, cache: "no-store" });
+  } catch (err) {
+    throw new ApiFailure(0, "network", String(err));
+  }
+  if (!response.ok) await answer(response, path, tok);
+  const blob = await response.blob();
+  return { blob, type: response.headers.get("Content-Type") ?? blob.type };
+}
+
+async function answer(response, path, tok) {
   const text = await response.text();
   let data = null;
   if (text) {

@@ -7,6 +7,7 @@ import * as session from "../session.js";
 import { h, mount, tag, when, duration, slaState, form, field, select, toast, errorText, channelBadge } from "../ui.js";
 import { slaCell } from "./agent.js";
 import { suggestionPanel } from "./knowledge.js";
+import { evidencePanel, loadEvidence } from "./evidence.js";
 
 const enc = encodeURIComponent;
 
@@ -156,7 +157,7 @@ export async function ticketView(root, ctx) {
   const awaiting = ticket.awaiting_reply_since ?? null;
   // the answer box sits under the conversation; a customer who wrote on a resolved ticket may be answered too
   const canReply = worker && (active || (awaiting && ticket.status !== "closed"));
-  const [timeline, classification, assignment, clock, customer, suggested] = await Promise.all([
+  const [timeline, classification, assignment, clock, customer, suggested, evidence] = await Promise.all([
     soft(api("intake", `tickets/${enc(id)}/timeline`)),
     soft(api("classifier", `classifications/${enc(id)}`)),
     soft(api("dispatcher", `assignments/${enc(id)}`)),
@@ -164,6 +165,7 @@ export async function ticketView(root, ctx) {
     soft(api("intake", `customers/${enc(ticket.customer_id)}`)),
     // the knowledge base's suggestions for the answer (404 until the ticket is classified)
     canReply ? api("classifier", `tickets/${enc(id)}/suggestions`).then((answer) => ({ answer }), (failure) => ({ failure })) : null,
+    loadEvidence(id),
   ]);
   const reload = () => ticketView(root, ctx);
   const post = (service, path, body) => api(service, path, { method: "POST", body });
@@ -292,6 +294,7 @@ export async function ticketView(root, ctx) {
           threadList(ticket, timeline ?? [], assignment),
           suggestions,
           replyBox),
+        evidencePanel(ticket, evidence, reload),
         actions.length ? h("section", { class: "panel" }, h("h2", {}, t("actions")), h("div", { class: "actions", id: "actions" }, actions)) : null),
       h("div", {},
         h("section", { class: "panel", id: "customer" }, h("h2", {}, t("ticket.customer")),
