@@ -143,6 +143,7 @@ def test_assignee_uploads_a_screenshot_supervisor_downloads_it_another_agent_see
     other.open_ticket(t["ticket_id"])
     assert other.page.locator("#evidence").inner_text().endswith("只有本工单的处理人、主管和管理员可以查看凭证。")
     assert other.page.locator("#evidence-list, #evidence-form").count() == 0
+    other.shot("other-agent")
     other.close()
 
     # ---------------------------------------------------------------- the supervisor downloads identical bytes

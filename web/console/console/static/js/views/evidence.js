@@ -129,8 +129,9 @@ function uploadForm(ticketId, after) {
     message.hidden = true;
     chosen.textContent = file ? `${file.name} · ${size(file.size)}` : t("ev.hint");
   });
+  // the browser's own file button speaks the browser's language: a label in the desk's language opens it instead
   const form = h("form", { class: "ev-upload", id: "evidence-form" }, message,
-    h("div", { class: "row" }, h("label", { class: "file-pick" }, input), chosen, button));
+    h("div", { class: "row" }, h("label", { class: "file-pick" }, input, h("span", {}, t("ev.choose"))), chosen, button));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const file = input.files?.[0];
