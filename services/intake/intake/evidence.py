@@ -224,7 +224,7 @@ def add(ticket: Ticket, file: EvidenceFile, *, privileged: bool, limits: Evidenc
     updated = ticket.model_copy(update={"evidence": [*ticket.evidence, file], "updated_at": max(ticket.updated_at, at)})
     event = TicketEvidenceAdded.new(
         TicketEvidenceAddedPayload(ticket_id=ticket.ticket_id, ticket_no=ticket.ticket_no, file_id=file.file_id,
-                                   content_type=file.content_type, size=file.size, sha256=file.sha256,  # type: ignore[arg-type]
+                                   content_type=file.content_type, size=file.size, sha256=file.sha256,
                                    uploaded_by=file.uploaded_by, uploaded_at=at,
                                    evidence_count=len(updated.evidence)),
         correlation_id=ticket.correlation_id, producer=PRODUCER, occurred_at=at)
