@@ -65,7 +65,7 @@ def assigned_ticket(servers: dict[str, Any]) -> dict[str, Any]:
 
 
 class Desk:
-    def __init__(self, chromium: Any, base: str, staff_id: str, role: StaffRole, shots: Path) -> None:
+    def __init__(self, chromium: Any, base: str, staff_id: str, role: StaffRole, shots: Path, lang: str = "zh") -> None:
         self.context = chromium.new_context(viewport=DESK, locale="zh-CN", timezone_id="Asia/Shanghai",
                                             accept_downloads=True)
         self.page = self.context.new_page()
@@ -80,6 +80,7 @@ class Desk:
         self.base, self.shots = base, shots
         self.page.goto(f"{base}/#/login")
         self.page.evaluate("t => sessionStorage.setItem('console.token', t)", token(role, staff_id=staff_id))
+        self.page.evaluate("l => localStorage.setItem('console.lang', l)", lang)
 
     def open_ticket(self, tid: str) -> None:
         self.page.goto(f"{self.base}/#/ticket/{tid}")
@@ -146,10 +147,12 @@ def test_assignee_uploads_a_screenshot_supervisor_downloads_it_another_agent_see
     other.shot("other-agent")
     other.close()
 
-    # ---------------------------------------------------------------- the supervisor downloads identical bytes
-    boss = Desk(chromium, base, SUPERVISOR, StaffRole.SUPERVISOR, artifacts_dir)
+    # ---------------------------------------------------------------- the supervisor (in English) downloads identical bytes
+    boss = Desk(chromium, base, SUPERVISOR, StaffRole.SUPERVISOR, artifacts_dir, lang="en")
     boss.open_ticket(t["ticket_id"])
     boss.page.locator("#evidence-list li .ev-download").wait_for()
+    assert boss.page.locator("#evidence h2").inner_text() == "Evidence"
+    assert boss.page.locator("#evidence-list li .ev-download").inner_text() == "Download"
     with boss.page.expect_download() as download:
         boss.page.click("#evidence-list li .ev-download")
     saved = artifacts_dir / "console-evidence-download.png"
