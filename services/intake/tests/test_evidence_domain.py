@@ -180,3 +180,15 @@ def test_removing_a_file_takes_it_off_with_the_reason_redacted() -> None:
     with pytest.raises(EvidenceRefused) as refused:
         remove(change.ticket, file(1).file_id, by="S1", reason="again", now=T0)
     assert refused.value.code == "evidence_not_found"
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("截图.png", "attachment; filename=\"evidence.png\"; filename*=UTF-8''%E6%88%AA%E5%9B%BE.png"),
+    ("refund receipt.pdf", "attachment; filename=\"refund receipt.pdf\"; filename*=UTF-8''refund%20receipt.pdf"),
+    ('a"b;c\\d.txt', "attachment; filename=\"a_b_c_d.txt\"; filename*=UTF-8''a%22b%3Bc%5Cd.txt"),
+    ("Café 截图.webp", "attachment; filename=\"Cafe.webp\"; filename*=UTF-8''Caf%C3%A9%20%E6%88%AA%E5%9B%BE.webp"),
+])
+def test_download_names_have_an_ascii_fallback_and_the_real_name_per_rfc_5987(name: str, expected: str) -> None:
+    from intake.api import content_disposition
+
+    assert content_disposition(name) == expected
