@@ -556,15 +556,17 @@ class BackupService:
 
     # ------------------------------------------------------------------ scheduled duties
     async def tick(self) -> list[str]:
-        """One look at the clock: run the due backup periods not yet done, and the day's audit purge."""
+        """One look at the clock: run the due backup periods not yet done, and the day's audit purge. Returns
+        what it completed (a failed backup is recorded in its document and retried later)."""
         done: list[str] = []
         now = self.clock.now()
         if self.enabled:
             await self.store.expire_stale("backups", now)
             for period in domain.due_backups(now, self.schedule):
-                if await self._claim_and_run(period, trigger="scheduled", actor="system"):
+                result = await self._claim_and_run(period, trigger="scheduled", actor="system")
+                if result is not None and result["status"] == "done":
                     done.append(period.backup_id)
-        if await self.purge_audit_once():
+        if await self.purge_audit_once() is not None:
             done.append("audit-retention")
         return done
 
