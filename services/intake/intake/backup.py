@@ -136,7 +136,8 @@ class BackupWriter:
         self._sha = hashlib.sha256()
         self.bytes = 0
         directory.mkdir(parents=True, exist_ok=True)
-        self._file: BinaryIO = open(self.tmp, "wb")  # noqa: SIM115 - closed by finish/abort
+        # owner-only, like any export of customer data (encrypted or not)
+        self._file: BinaryIO = open(self.tmp, "wb", opener=lambda p, f: os.open(p, f, 0o600))  # noqa: SIM115
         self._write(header)
         self._plain(_bson({"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "kind": kind,
                            "period": period, "collections": collections}))
