@@ -156,6 +156,10 @@ class BackupWriter:
         self._plain(bytes([self.collections.index(collection)]) + document)
         self.counts[collection] += 1
 
+    def add_many(self, collection: str, documents: list[bytes]) -> None:
+        for document in documents:
+            self.add(collection, document)
+
     def finish(self) -> tuple[str, int]:
         """Seal and publish the file; returns (sha256 of the encrypted file, its size)."""
         self._plain(bytes([END]) + _bson({"counts": self.counts}))
@@ -343,22 +347,30 @@ def verify(manifest_path: Path, keys: KeyRing) -> Verified:
     return Verified(manifest, path, {k: expected.get(k, 0) for k in expected})
 
 
-def restore(manifest_path: Path, keys: KeyRing, db: Any, *, batch: int = 500) -> dict[str, int]:
+def restore(manifest_path: Path, keys: KeyRing, db: Any, *, batch: int = 500,
+            update_existing: bool = False) -> dict[str, int]:
     """Verify the backup, refuse a database holding any document, then load every record as it was
-    stored (BSON bytes unchanged). ``db`` is a pymongo (synchronous) database."""
+    stored (BSON bytes unchanged). ``db`` is a pymongo (synchronous) database.
+
+    ``update_existing``: load over a database that holds documents (one restored from a monthly backup),
+    replacing those with the same ``_id`` — how the daily backups made after it are applied, oldest first."""
+    from pymongo import ReplaceOne
+
     checked = verify(manifest_path, keys)
     occupied = [name for name in db.list_collection_names() if db[name].count_documents({}, limit=1)]
-    if occupied:
+    if occupied and not update_existing:
         raise BackupError(f"the target database {db.name} is not empty (documents in: {', '.join(sorted(occupied))}); "
-                          "restore only into an empty database")
+                          "restore only into an empty database (or apply a later daily backup with --update-existing)")
     loaded: dict[str, int] = dict.fromkeys(checked.counts, 0)
     pending: dict[str, list[RawBSONDocument]] = {}
 
     def flush(name: str) -> None:
         docs = pending.pop(name, [])
-        if docs:
+        if docs and update_existing:
+            db[name].bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs], ordered=True)
+        elif docs:
             db[name].insert_many(docs, ordered=True)
-            loaded[name] = loaded.get(name, 0) + len(docs)
+        loaded[name] = loaded.get(name, 0) + len(docs)
 
     for collection, doc in _records(checked.path, keys, str(checked.manifest["key_id"])):
         if collection == "__end__":
@@ -396,6 +408,9 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--mongodb-url", default=os.environ.get("MONGODB_URL"),
                       help="target server (default: MONGODB_URL)")
     load.add_argument("--database", required=True, help="target database; must hold no document")
+    load.add_argument("--update-existing", action="store_true",
+                      help="load over a database restored from an earlier backup, replacing documents with the same "
+                           "_id (apply the daily backups after a monthly one, oldest first)")
     sub.add_parser("genkey", help="print a new BACKUP_KEYS entry (id=base64key)").add_argument(
         "--id", default=f"k{datetime.now(UTC):%Y%m%d}")
     args = parser.parse_args(argv)
@@ -417,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         client: Any = MongoClient(args.mongodb_url, tz_aware=True, uuidRepresentation="standard",
                                   serverSelectionTimeoutMS=10_000, w="majority", journal=True)
         try:
-            loaded = restore(args.manifest, keys, client[args.database])
+            loaded = restore(args.manifest, keys, client[args.database], update_existing=args.update_existing)
         finally:
             client.close()
         print(json.dumps({"restored": args.manifest.name, "database": args.database, "counts": loaded},

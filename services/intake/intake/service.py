@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -522,6 +522,8 @@ class IntakeService:
 BACKUP_LEASE = timedelta(hours=2)
 """How long a backup may run before another attempt may take it over (its process presumably died)."""
 BACKUP_COLLECTIONS = ["customers", "customer_keys", "customer_changes"]
+EXPORT_BATCH = 500
+"""Documents compressed, encrypted and written per step (in a worker thread): memory stays bounded."""
 
 
 class BackupsDisabled(DomainError):
@@ -612,20 +614,37 @@ class BackupService:
         assert self.directory is not None and self.keys is not None
         writer = await asyncio.to_thread(BackupWriter, self.directory, stem, self.keys, kind=period.kind,
                                          period=period.period, collections=BACKUP_COLLECTIONS)
+        batch: list[bytes] = []
+
+        async def flush(collection: str) -> None:
+            # compression, encryption and the file write of a batch run off the event loop
+            if batch:
+                await asyncio.to_thread(writer.add_many, collection, batch.copy())
+                batch.clear()
+
+        async def write(collection: str, raws: AsyncIterator[bytes]) -> None:
+            async for raw in raws:
+                batch.append(raw)
+                if len(batch) >= EXPORT_BATCH:
+                    await flush(collection)
+            await flush(collection)
+
         try:
             if period.window_from is not None and period.window_to is not None:
                 ids: list[Any] = []
-                async for customer_id, raw in self.store.changed_customers(period.window_from, period.window_to):
-                    ids.append(customer_id)
-                    writer.add("customers", raw)
-                async for raw in self.store.keys_of(ids):
-                    writer.add("customer_keys", raw)
-                async for raw in self.store.changes_between(period.window_from, period.window_to):
-                    writer.add("customer_changes", raw)
+
+                async def customers() -> AsyncIterator[bytes]:
+                    assert period.window_from is not None and period.window_to is not None
+                    async for customer_id, raw in self.store.changed_customers(period.window_from, period.window_to):
+                        ids.append(customer_id)
+                        yield raw
+
+                await write("customers", customers())
+                await write("customer_keys", self.store.keys_of(ids))
+                await write("customer_changes", self.store.changes_between(period.window_from, period.window_to))
             else:
                 for collection in BACKUP_COLLECTIONS:
-                    async for raw in self.store.all_of(collection):
-                        writer.add(collection, raw)
+                    await write(collection, self.store.all_of(collection))
             sha256, size = await asyncio.to_thread(writer.finish)
         except BaseException:
             writer.abort()

@@ -206,3 +206,46 @@ async def test_audit_retention_purges_only_entries_older_than_12_calendar_months
     clock.advance(days=1)  # 2028-03-01: the entry of 2027-02-28 is now older than 12 months, 2027-03-01's is not
     assert await backups.purge_audit_once() == 1
     assert sorted([d["at"] async for d in real_db["audit_log"].find({"subject": "ticket"})]) == stamps[3:]
+
+
+async def test_a_monthly_backup_then_the_later_daily_rebuild_the_current_state(
+        real_db: Any, tmp_path: Path, sync_client: Any) -> None:
+    """1,200 customers (several export batches) in the monthly backup; a day later one changes and one is
+    new; the monthly restored into an empty database, then that day's daily applied over it
+    (--update-existing) give exactly the source's customers and lookup keys."""
+    from servicekit.documents import to_doc
+
+    monthly_at = datetime(2026, 11, 25, 16, 31, tzinfo=SHANGHAI)
+    old = monthly_at - timedelta(days=40)
+    await real_db["customers"].insert_many([to_doc(customer(n, old), id_field="customer_id") for n in range(1200)])
+    await real_db["customer_keys"].insert_many([{"_id": f"hash-{n}", "customer_id": f"cust{n:03d}"} for n in range(1200)])
+    clock = FrozenClock(monthly_at)
+    backups = service(real_db, tmp_path, clock)
+    await backups.store.ensure_indexes()
+    assert await backups.tick() == ["daily:2026-11-25", "monthly:2026-11", "audit-retention"]
+
+    store = IntakeStore(real_db)
+    next_day = datetime(2026, 11, 26, 10, 0, tzinfo=SHANGHAI)
+    await store.update_customer("cust005", {"tier": "key_account", "updated_at": next_day}, [])
+    await store.insert_customer(customer(1500, next_day))
+    await store.claim_key("hash-1500", "cust1500")
+    clock.set(datetime(2026, 11, 26, 16, 31, tzinfo=SHANGHAI))
+    assert await backups.tick() == ["daily:2026-11-26", "audit-retention"]
+
+    monthly = await backups.store.get_backup("monthly:2026-11")
+    daily = await backups.store.get_backup("daily:2026-11-26")
+    assert monthly["count"] == 1200 and daily["count"] == 2
+    target_name = f"restore_{uuid.uuid4().hex[:10]}"
+    try:
+        target = sync_client[target_name]
+        assert backup.restore(tmp_path / monthly["manifest"], RING, target)["customers"] == 1200
+        with pytest.raises(BackupError, match="not empty"):
+            backup.restore(tmp_path / daily["manifest"], RING, target)
+        applied = backup.restore(tmp_path / daily["manifest"], RING, target, update_existing=True)
+        assert applied == {"customers": 2, "customer_keys": 2, "customer_changes": 0}
+        source = sync_client[real_db.name]
+        for name in ("customers", "customer_keys"):
+            assert documents(target, name) == documents(source, name)
+        assert target["customers"].find_one({"_id": "cust005"})["tier"] == "key_account"
+    finally:
+        sync_client.drop_database(target_name)
