@@ -9,6 +9,7 @@ Screenshots: artifacts/screenshots/console-backups-*.png. Under CI=true a missin
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -58,8 +59,6 @@ async def prepare(running: dict[str, Any], blocked: Path) -> None:
     directory, backups.directory = backups.directory, blocked
     failed = await backups.run_now("monthly", by="AD1")
     while (await backups.store.get_backup(failed["_id"]))["status"] == "running":
-        import asyncio
-
         await asyncio.sleep(0.05)
     backups.directory = directory
 
