@@ -147,6 +147,7 @@ def build_backups(settings: IntakeSettings, kit: ServiceKit, store: IntakeStore)
                                 settings.business_timezone),
         retention_months=settings.audit_retention_months, clock=kit.clock, audit=store.audit)
     kit.on_startup(backup_store.ensure_indexes)
+    kit.on_startup(backups.load_metrics)
     kit.background("backups", lambda: every(settings.schedule_tick_seconds, "backups", backups.tick))
     kit.on_shutdown(backups.stop)
     return backups

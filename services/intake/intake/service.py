@@ -25,6 +25,8 @@ from contracts import (
     TicketSubmission,
     TicketTransferred,
 )
+from prometheus_client import Counter, Gauge
+
 from servicekit.clock import Clock
 from servicekit.context import raise_if_cancelling
 from servicekit.notify import Notification, Notifier
@@ -522,6 +524,11 @@ class IntakeService:
 BACKUP_LEASE = timedelta(hours=2)
 """How long a backup may run before another attempt may take it over (its process presumably died)."""
 BACKUP_COLLECTIONS = ["customers", "customer_keys", "customer_changes"]
+BACKUPS_MADE = Counter("helpdesk_backups_total", "Backups of customer data, by kind and outcome (done, failed).",
+                       ["kind", "outcome"])
+BACKUP_LAST_DONE = Gauge("helpdesk_backup_last_success_timestamp_seconds",
+                         "When the latest successful backup of each kind was written (alert when too old).", ["kind"])
+AUDIT_PURGED = Counter("helpdesk_audit_entries_purged_total", "Audit-log entries purged by the retention pass.")
 EXPORT_BATCH = 500
 """Documents compressed, encrypted and written per step (in a worker thread): memory stays bounded."""
 
@@ -596,11 +603,14 @@ class BackupService:
             result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:500], "finished_at": now,
                       "retry_at": domain.backup_retry_at(now, attempts)}
             await self.store.finish("backups", period.backup_id, token, result)
+            BACKUPS_MADE.labels(period.kind, "failed").inc()
             await self._audit(period.backup_id, "backup_failed", actor, {"error": result["error"], "attempts": attempts})
             return {"_id": period.backup_id, **result}
         result = {"status": "done", "finished_at": self.clock.now(), "error": None, **{
             k: manifest[k] for k in ("file", "manifest", "bytes", "count", "collections", "sha256", "key_id",
                                      "format_version", "created_at")}}
+        BACKUPS_MADE.labels(period.kind, "done").inc()
+        BACKUP_LAST_DONE.labels(period.kind).set(result["finished_at"].timestamp())
         if not await self.store.finish("backups", period.backup_id, token, result):
             log.warning("backup %s finished after another attempt took it over; its file stays: %s",
                         period.backup_id, manifest["file"])
@@ -683,6 +693,13 @@ class BackupService:
         claimed.pop("token", None)
         return claimed
 
+    async def load_metrics(self) -> None:
+        """At start: the latest successful backup of each kind, for the age alert."""
+        for kind in ("daily", "monthly"):
+            latest = await self.store.latest_done(kind)
+            if latest is not None:
+                BACKUP_LAST_DONE.labels(kind).set(latest.timestamp())
+
     async def history(self, limit: int) -> dict[str, Any]:
         return {"enabled": self.enabled, "directory_configured": self.directory is not None,
                 "key_id": self.keys.current if self.keys else None,
@@ -720,6 +737,7 @@ class BackupService:
             raise
         await self.store.finish("retention_runs", f"audit:{day}", token, {
             "status": "done", "purged": purged, "finished_at": self.clock.now()})
+        AUDIT_PURGED.inc(purged)
         if purged:
             log.info("audit retention: %d entr%s older than %s purged", purged, "y" if purged == 1 else "ies", cutoff)
             await self._audit(f"audit:{day}", "audit_purged", "system", {"purged": purged, "cutoff": cutoff})

@@ -347,6 +347,11 @@ class BackupStore:
         cursor = self.backups.find({}, {"token": 0}).sort([("claimed_at", DESCENDING), ("_id", DESCENDING)]).limit(limit)
         return [d async for d in cursor]
 
+    async def latest_done(self, kind: str) -> datetime | None:
+        docs = [d async for d in self.backups.find({"kind": kind, "status": "done"}, {"finished_at": 1}).sort(
+            "finished_at", DESCENDING).limit(1)]
+        return docs[0]["finished_at"] if docs else None
+
     async def get_backup(self, backup_id: str) -> dict[str, Any] | None:
         return await self.backups.find_one({"_id": backup_id}, {"token": 0})
 

@@ -61,6 +61,9 @@ async def test_routes_are_for_admins_and_a_manual_run_is_recorded_and_audited(tm
         audit = [a async for a in running["kit"].db["audit_log"].find({"subject_id": backup_id})]
         assert {a["action"] for a in audit} == {"backup_requested", "backup_written"}
         assert (await client.get("/api/v1/admin/backups/nope", headers=ADMIN)).status_code == 404
+        metrics = (await client.get("/metrics")).text
+        assert 'helpdesk_backups_total{kind="daily",outcome="done"}' in metrics
+        assert 'helpdesk_backup_last_success_timestamp_seconds{kind="daily"}' in metrics
 
         retention = (await client.get("/api/v1/admin/audit/retention", headers=ADMIN)).json()
         assert retention["retention_months"] == 12 and retention["oldest_entry_at"] is not None
