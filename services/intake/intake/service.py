@@ -689,7 +689,7 @@ class BackupService:
         await self._audit(period.backup_id, "backup_requested", by, {"kind": kind})
         task = asyncio.create_task(self._run(period, token, 1, by), name=f"backup:{period.backup_id}")
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._settled)
         claimed.pop("token", None)
         return claimed
 
@@ -706,6 +706,12 @@ class BackupService:
                 "schedule": {"daily_at": self.schedule.daily_at.strftime("%H:%M"),
                              "monthly_day": self.schedule.monthly_day, "timezone": self.schedule.timezone},
                 "backups": await self.store.list_backups(limit)}
+
+    def _settled(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # the run could not even record its failure (database gone); its lease expires and shows it
+            log.error("manual backup %s could not be recorded: %r", task.get_name(), exc)
 
     async def stop(self) -> None:
         for task in list(self._tasks):
