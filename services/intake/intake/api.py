@@ -15,6 +15,9 @@
 | PATCH  | /api/v1/customers/{id}                            | agent, supervisor, admin (tier/status: supervisor, admin) |
 | GET    | /api/v1/customers/{id}/changes                    | supervisor, admin           |
 | GET    | /api/v1/customers/export?format=csv|json          | admin                       |
+| GET    | /api/v1/admin/backups, /admin/backups/{id}        | admin                       |
+| POST   | /api/v1/admin/backups/run                         | admin                       |
+| GET    | /api/v1/admin/audit/retention                     | admin                       |
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Path as Path_
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
@@ -54,7 +58,7 @@ from .domain import (
     TimelineEntry,
     ticket_id_for,
 )
-from .service import IntakeService, NotAssignee
+from .service import BackupService, BackupsDisabled, IntakeService, NotAssignee
 
 Worker = Annotated[Principal, Depends(require_roles(StaffRole.AGENT, StaffRole.SUPERVISOR))]
 ProfileEditor = Annotated[Principal, Depends(require_roles(StaffRole.AGENT, StaffRole.SUPERVISOR, StaffRole.ADMIN))]
@@ -416,5 +420,48 @@ def build_router(service: IntakeService, channel_keys: dict[str, str]) -> APIRou
         """The change log (masked before → after, operator, time), newest first."""
         await found(service.store.get_customer(customer_id), "customer")
         return await service.store.list_changes(customer_id, limit)
+
+    return router
+
+
+# ====================================================================== backups and audit retention (admin)
+class BackupRunRequest(BaseModel):
+    kind: Literal["daily", "monthly"] = Field(description="daily: the customers created or changed in the last 24 h; "
+                                              "monthly: every customer.")
+
+
+def build_admin_router(backups: BackupService) -> APIRouter:
+    """| GET  /api/v1/admin/backups          | admin | history, newest first (+ whether backups are configured) |
+    | POST /api/v1/admin/backups/run      | admin | back up now (202; audited)                               |
+    | GET  /api/v1/admin/backups/{id}     | admin | one backup                                               |
+    | GET  /api/v1/admin/audit/retention  | admin | retention months, oldest entry, last purge and count      |"""
+    router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+
+    @router.get("/backups")
+    async def backup_history(_: Admin, limit: Annotated[int, Query(ge=1, le=500)] = 60) -> dict[str, Any]:
+        """The backups (scheduled and manual), newest first, with status, counts, sha256 and key id."""
+        return await backups.history(limit)
+
+    @router.post("/backups/run", status_code=202)
+    async def run_backup(body: BackupRunRequest, who: Admin) -> dict[str, Any]:
+        """Start a backup now; it runs in the background and shows in the history (running → done/failed)."""
+        try:
+            return await backups.run_now(body.kind, by=who.staff_id)
+        except BackupsDisabled as exc:
+            raise ApiError(409, exc.code, str(exc)) from None
+        except DomainError as exc:
+            raise ApiError(409, exc.code, str(exc)) from None
+
+    @router.get("/backups/{backup_id}")
+    async def get_backup(backup_id: Annotated[str, Path_(max_length=120)], _: Admin) -> dict[str, Any]:
+        doc = await backups.store.get_backup(backup_id)
+        if doc is None:
+            raise ApiError(404, "backup_not_found", "no such backup")
+        return doc
+
+    @router.get("/audit/retention")
+    async def audit_retention(_: Admin) -> dict[str, Any]:
+        """Audit entries are kept ``retention_months`` calendar months; a daily pass purges older ones."""
+        return await backups.retention_status()
 
     return router
