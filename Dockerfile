@@ -21,7 +21,8 @@ ARG SERVICE
 ARG MODULE
 RUN test -n "$SERVICE" && test -n "$MODULE" \
  && uv sync --frozen --no-dev --package "helpdesk-${SERVICE}" \
- && useradd --system --uid 10001 helpdesk
+ && useradd --system --uid 10001 helpdesk \
+ && install -d -o helpdesk -m 0700 /var/lib/helpdesk/backups
 
 ENV PATH=/app/.venv/bin:$PATH \
     SERVICE_MODULE=${MODULE} \

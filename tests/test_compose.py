@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
 ENV = {"RABBITMQ_PASSWORD": "x" * 16, "JWT_SECRET": "y" * 40, "CHANNEL_API_KEYS": "email=" + "z" * 20,
        "CUSTOMER_LOOKUP_KEY": "k" * 20, "CUSTOMER_DATA_KEYS": "a" * 43 + "=",
-       "DISPATCHER_ADMIN_INITIAL_PASSWORD": "Initial-pass-1!"}
+       "DISPATCHER_ADMIN_INITIAL_PASSWORD": "Initial-pass-1!", "BACKUP_KEYS": "k1=" + "b" * 43 + "="}
 
 
 def _compose_cli() -> bool:
@@ -49,6 +49,10 @@ def test_compose_file_is_valid() -> None:
         env = body["environment"]
         assert env["MONGODB_URL"].startswith("mongodb://") and env["RABBITMQ_URL"].startswith("amqp://")
         assert "${JWT_SECRET:?" in env["JWT_SECRET"], "secrets must come from the environment"
+    intake = services["intake"]
+    assert "intake-backups" in spec["volumes"] and "intake-backups:/var/lib/helpdesk/backups" in intake["volumes"]
+    assert intake["environment"]["BACKUP_DIR"] == "/var/lib/helpdesk/backups"
+    assert "${BACKUP_KEYS:?" in intake["environment"]["BACKUP_KEYS"]
     for infra in ("rabbitmq", "mongodb"):
         assert services[infra]["healthcheck"]["test"]
 

@@ -131,6 +131,7 @@ def platform(rabbitmq: str, mongodb_url: str | None) -> Iterator[Platform]:
         "CLOCK_FILE": str(run_dir / "clock.json"),
         "NOTIFY_WEBHOOK_URL": gateway.url,
         "BACKUP_DIR": str(run_dir / "backups"),
+        "BACKUP_KEYS": "e2e1=" + base64.b64encode(b"e2e-backup-key-of-32-bytes-long!").decode(),
         "SCHEDULE_TICK_SECONDS": "1",
     }
     if mongodb_url:

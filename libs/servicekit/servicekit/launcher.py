@@ -217,6 +217,8 @@ def load_or_create_local_secrets(root: Path) -> dict[str, str]:
         "CHANNEL_API_KEYS": lambda: ",".join(f"{c}={secrets.token_urlsafe(24)}" for c in CHANNELS),
         # a Fernet key (32 random bytes, url-safe base64) for customer data at rest
         "CUSTOMER_DATA_KEYS": lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        # intake's backup key ring (id=AES-256 key), separate from the data keys
+        "BACKUP_KEYS": lambda: f"local1={base64.b64encode(secrets.token_bytes(32)).decode()}",
         # the dispatcher's first admin; the password must be changed at first login
         "DISPATCHER_ADMIN_STAFF_ID": lambda: "admin",
         "DISPATCHER_ADMIN_INITIAL_PASSWORD": lambda: f"Init-{secrets.token_urlsafe(9)}7!",
@@ -279,6 +281,8 @@ def _run(args: argparse.Namespace) -> int:
     root = _repo_root()
     env = {**os.environ, **load_or_create_local_secrets(root)}
     env.setdefault("LOG_FORMAT", "text")
+    # intake's encrypted customer backups (daily and monthly) of a local run
+    env.setdefault("BACKUP_DIR", str(root / ".run" / "data" / "backups"))
     stopping = threading.Event()
 
     def _stop(*_: object) -> None:

@@ -15,6 +15,9 @@
 | PATCH  | /api/v1/customers/{id}                            | agent, supervisor, admin (tier/status: supervisor, admin) |
 | GET    | /api/v1/customers/{id}/changes                    | supervisor, admin           |
 | GET    | /api/v1/customers/export?format=csv|json          | admin                       |
+| GET    | /api/v1/admin/backups, /admin/backups/{id}        | admin                       |
+| POST   | /api/v1/admin/backups/run                         | admin                       |
+| GET    | /api/v1/admin/audit/retention                     | admin                       |
 | POST/GET/DELETE | /api/v1/tickets/{id}/evidence[/{file_id}] | see build_evidence_router      |
 """
 
@@ -31,7 +34,8 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Path as Path_
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from python_multipart.exceptions import MultipartParseError
@@ -63,7 +67,7 @@ from .domain import (
     ticket_id_for,
 )
 from .evidence import TEXT, EvidenceRefused
-from .service import EvidenceService, IntakeService, NotAssignee
+from .service import BackupService, BackupsDisabled, EvidenceService, IntakeService, NotAssignee
 
 Worker = Annotated[Principal, Depends(require_roles(StaffRole.AGENT, StaffRole.SUPERVISOR))]
 ProfileEditor = Annotated[Principal, Depends(require_roles(StaffRole.AGENT, StaffRole.SUPERVISOR, StaffRole.ADMIN))]
@@ -429,6 +433,49 @@ def build_router(service: IntakeService, channel_keys: dict[str, str]) -> APIRou
     return router
 
 
+# ====================================================================== backups and audit retention (admin)
+class BackupRunRequest(BaseModel):
+    kind: Literal["daily", "monthly"] = Field(description="daily: the customers created or changed in the last 24 h; "
+                                              "monthly: every customer.")
+
+
+def build_admin_router(backups: BackupService) -> APIRouter:
+    """| GET  /api/v1/admin/backups          | admin | history, newest first (+ whether backups are configured) |
+    | POST /api/v1/admin/backups/run      | admin | back up now (202; audited)                               |
+    | GET  /api/v1/admin/backups/{id}     | admin | one backup                                               |
+    | GET  /api/v1/admin/audit/retention  | admin | retention months, oldest entry, last purge and count      |"""
+    router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+
+    @router.get("/backups")
+    async def backup_history(_: Admin, limit: Annotated[int, Query(ge=1, le=500)] = 60) -> dict[str, Any]:
+        """The backups (scheduled and manual), newest first, with status, counts, sha256 and key id."""
+        return await backups.history(limit)
+
+    @router.post("/backups/run", status_code=202)
+    async def run_backup(body: BackupRunRequest, who: Admin) -> dict[str, Any]:
+        """Start a backup now; it runs in the background and shows in the history (running → done/failed)."""
+        try:
+            return await backups.run_now(body.kind, by=who.staff_id)
+        except BackupsDisabled as exc:
+            raise ApiError(409, exc.code, str(exc)) from None
+        except DomainError as exc:
+            raise ApiError(409, exc.code, str(exc)) from None
+
+    @router.get("/backups/{backup_id}")
+    async def get_backup(backup_id: Annotated[str, Path_(max_length=120)], _: Admin) -> dict[str, Any]:
+        doc = await backups.store.get_backup(backup_id)
+        if doc is None:
+            raise ApiError(404, "backup_not_found", "no such backup")
+        return doc
+
+    @router.get("/audit/retention")
+    async def audit_retention(_: Admin) -> dict[str, Any]:
+        """Audit entries are kept ``retention_months`` calendar months; a daily pass purges older ones."""
+        return await backups.retention_status()
+
+    return router
+
+
 # ---------------------------------------------------------------------------------------------- evidence
 _EVIDENCE_STATUS = {"not_assignee": 403, "file_too_large": 413, "type_not_allowed": 415, "type_mismatch": 415,
                     "markup_not_allowed": 415, "evidence_not_found": 404, "empty_file": 422, "ticket_closed": 409,
@@ -575,7 +622,7 @@ def build_evidence_router(service: EvidenceService) -> APIRouter:
 
     @router.get("/tickets/{ticket_id}/evidence/{file_id}", response_class=StreamingResponse,
                 responses={200: {"content": {"application/octet-stream": {}}}, 403: {"description": "not the assignee"}})
-    async def download_evidence(ticket_id: str, file_id: Annotated[str, Path(max_length=64)],
+    async def download_evidence(ticket_id: str, file_id: Annotated[str, Path_(max_length=64)],
                                 who: AnyStaff) -> StreamingResponse:
         """The file's bytes as stored, with its detected type, always as an attachment."""
         require_storage()
@@ -592,7 +639,7 @@ def build_evidence_router(service: EvidenceService) -> APIRouter:
             "Content-Security-Policy": "default-src 'none'; sandbox", "ETag": f'"{file.sha256}"'})
 
     @router.delete("/tickets/{ticket_id}/evidence/{file_id}", response_model=Ticket)
-    async def remove_evidence(ticket_id: str, file_id: Annotated[str, Path(max_length=64)], body: EvidenceRemoval,
+    async def remove_evidence(ticket_id: str, file_id: Annotated[str, Path_(max_length=64)], body: EvidenceRemoval,
                               who: Supervisor) -> Ticket:
         """Remove a file (its content is deleted); the reason is audited."""
         require_storage()

@@ -8,7 +8,7 @@ import hmac
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -996,3 +996,100 @@ def submission_from_message(message: CustomerMessage) -> TicketSubmission:
         attachments=message.attachments, correlation_id=message.correlation_id,
         metadata={"thread_key": message.thread_key} if message.thread_key else {},
     )
+
+
+# ====================================================================== backups and audit retention
+# Manual 003: "每日17:00前,客服主管导出当日新增/变更客户信息,加密后至企业云盘,每月28日前完成全量数据异地备份";
+# "系统操作日志需保留12个月". Pure decisions: which backup period is due at a given instant, and what it holds.
+
+BackupKind = Literal["daily", "monthly"]
+
+
+@dataclass(frozen=True)
+class BackupSchedule:
+    daily_at: time
+    """Local time of the daily export (and of the monthly one on its day); before 17:00."""
+    monthly_day: int
+    """Day of the month of the full export (≤ 28, so every month has it)."""
+    timezone: str
+
+
+@dataclass(frozen=True)
+class BackupPeriod:
+    kind: BackupKind
+    period: str
+    """``2026-12-07`` (daily) or ``2026-12`` (monthly)."""
+    due_at: datetime
+    """When the period's backup became due (UTC)."""
+    window_from: datetime | None = None
+    window_to: datetime | None = None
+    """Daily: the customers created or changed in [window_from, window_to) (UTC); monthly: None (all)."""
+
+    @property
+    def backup_id(self) -> str:
+        return f"{self.kind}:{self.period}"
+
+
+def parse_daily_at(value: str) -> time:
+    """``HH:MM`` of a daily backup; it must fall before 17:00 (manual 003)."""
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value.strip())
+    if not match:
+        raise ValueError("BACKUP_DAILY_AT must be HH:MM (24-hour clock)")
+    at = time(int(match.group(1)), int(match.group(2)))
+    if at >= time(17, 0):
+        raise ValueError("BACKUP_DAILY_AT must be before 17:00 (the daily export is due before 17:00)")
+    return at
+
+
+def _local_at(day: date, at: time, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, at, tzinfo=zone)
+
+
+def due_backups(now: datetime, schedule: BackupSchedule) -> list[BackupPeriod]:
+    """The latest daily and the latest monthly period whose time has come at ``now``: a service that was
+    down at the hour catches up exactly once, with the latest period only (no backlog).
+
+    The daily export of day D covers the 24 hours up to D's export time (from the day before's export
+    time), so consecutive daily files leave no gap and never overlap. The monthly export is a full copy
+    of every customer, made on ``monthly_day`` at the daily time."""
+    zone = ZoneInfo(schedule.timezone)
+    local = now.astimezone(zone)
+    day = local.date()
+    if local < _local_at(day, schedule.daily_at, zone):
+        day -= timedelta(days=1)
+    cut = _local_at(day, schedule.daily_at, zone)
+    daily = BackupPeriod("daily", day.isoformat(), cut.astimezone(UTC),
+                         _local_at(day - timedelta(days=1), schedule.daily_at, zone).astimezone(UTC), cut.astimezone(UTC))
+    year, month = local.year, local.month
+    monthly_cut = _local_at(date(year, month, schedule.monthly_day), schedule.daily_at, zone)
+    if local < monthly_cut:
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+        monthly_cut = _local_at(date(year, month, schedule.monthly_day), schedule.daily_at, zone)
+    monthly = BackupPeriod("monthly", f"{year:04d}-{month:02d}", monthly_cut.astimezone(UTC))
+    return [daily, monthly]
+
+
+def manual_backup(kind: BackupKind, now: datetime, timezone: str, token: str) -> BackupPeriod:
+    """An administrator's "back up now": a daily one covers the 24 hours up to now, a monthly one every
+    customer. Its id never collides with a scheduled period's."""
+    local = now.astimezone(ZoneInfo(timezone))
+    period = local.date().isoformat() if kind == "daily" else f"{local.year:04d}-{local.month:02d}"
+    window = (now - timedelta(days=1), now) if kind == "daily" else (None, None)
+    return BackupPeriod(kind, f"{period}~manual-{token}", now, *window)
+
+
+def backup_retry_at(now: datetime, attempts: int) -> datetime:
+    """When a failed backup may be tried again: 1, 2, 4 … minutes, at most an hour (a broken disk or key
+    is retried, never in a tight loop)."""
+    return now + timedelta(minutes=min(60, 2 ** max(0, attempts - 1)))
+
+
+def backup_file_stem(period: BackupPeriod, token: str) -> str:
+    """``customers-daily-2026-12-07-1a2b3c4d``: readable, sortable, unique per attempt."""
+    safe = re.sub(r"[^0-9A-Za-z\-]", "-", period.period)
+    return f"customers-{period.kind}-{safe}-{token[:8]}"
+
+
+def audit_purge_period(now: datetime, timezone: str) -> str:
+    """The audit-log purge runs once per business day: its period is the local date."""
+    return now.astimezone(ZoneInfo(timezone)).date().isoformat()

@@ -7,9 +7,10 @@ import asyncio
 import hashlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Literal
 
 from contracts import (
@@ -25,16 +26,21 @@ from contracts import (
     TicketSubmission,
     TicketTransferred,
 )
+from prometheus_client import Counter, Gauge
+
+from servicekit.clock import Clock
 from servicekit.context import raise_if_cancelling
 from servicekit.notify import Notification, Notifier
 from servicekit.outbox import Outbox
 from servicekit.privacy import redact_text
+from servicekit.retention import months_before
 
 from . import domain, evidence
+from .backup import FORMAT_NAME, FORMAT_VERSION, BackupWriter, KeyRing, manifest_path_for, write_manifest
 from .crypto import FieldCipher
 from .domain import Change, Customer, DomainError, Ticket, TimelineEntry
 from .evidence import EvidenceLimits
-from .store import EvidenceStore, EvidenceUpload, IntakeStore
+from .store import BackupStore, EvidenceStore, EvidenceUpload, IntakeStore
 
 log = logging.getLogger(__name__)
 
@@ -515,6 +521,246 @@ class IntakeService:
         for name in domain.SENSITIVE_FIELDS:
             data[name] = f"enc:{customer.encrypted[name]}" if name in customer.encrypted else ""
         return data
+
+
+# ====================================================================== backups and audit retention
+BACKUP_LEASE = timedelta(hours=2)
+"""How long a backup may run before another attempt may take it over (its process presumably died)."""
+BACKUP_COLLECTIONS = ["customers", "customer_keys", "customer_changes"]
+BACKUPS_MADE = Counter("helpdesk_backups_total", "Backups of customer data, by kind and outcome (done, failed).",
+                       ["kind", "outcome"])
+BACKUP_LAST_DONE = Gauge("helpdesk_backup_last_success_timestamp_seconds",
+                         "When the latest successful backup of each kind was written (alert when too old).", ["kind"])
+AUDIT_PURGED = Counter("helpdesk_audit_entries_purged_total", "Audit-log entries purged by the retention pass.")
+EXPORT_BATCH = 500
+"""Documents compressed, encrypted and written per step (in a worker thread): memory stays bounded."""
+
+
+class BackupsDisabled(DomainError):
+    def __init__(self) -> None:
+        super().__init__("backups_disabled", "backups are not configured (BACKUP_DIR and BACKUP_KEYS)")
+
+
+class BackupService:
+    """Manual 003: the daily export of new and changed customers, the monthly full export, both encrypted
+    into BACKUP_DIR with a manifest; and the 12-month retention of the audit log. Clock-driven
+    (``tick``), claimed per period in the database, so replicas and restarts never double a run."""
+
+    def __init__(self, store: BackupStore, *, directory: Path | None, keys: KeyRing | None,
+                 schedule: domain.BackupSchedule, retention_months: int, clock: Clock,
+                 audit: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+        self.store = store
+        self.directory = directory
+        self.keys = keys
+        self.schedule = schedule
+        self.retention_months = retention_months
+        self.clock = clock
+        self._audit_write = audit
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def enabled(self) -> bool:
+        return self.directory is not None and self.keys is not None
+
+    async def _audit(self, subject_id: str, action: str, actor: str, detail: dict[str, Any]) -> None:
+        await self._audit_write({"subject": "backup", "subject_id": subject_id, "action": action, "actor": actor,
+                                 "at": self.clock.now(), "detail": detail})
+
+    # ------------------------------------------------------------------ scheduled duties
+    async def tick(self) -> list[str]:
+        """One look at the clock: run the due backup periods not yet done, and the day's audit purge. Returns
+        what it completed (a failed backup is recorded in its document and retried later)."""
+        done: list[str] = []
+        now = self.clock.now()
+        if self.enabled:
+            await self.store.expire_stale("backups", now)
+            for period in domain.due_backups(now, self.schedule):
+                result = await self._claim_and_run(period, trigger="scheduled", actor="system")
+                if result is not None and result["status"] == "done":
+                    done.append(period.backup_id)
+        if await self.purge_audit_once() is not None:
+            done.append("audit-retention")
+        return done
+
+    async def _claim_and_run(self, period: domain.BackupPeriod, *, trigger: str, actor: str) -> dict[str, Any] | None:
+        now = self.clock.now()
+        token = uuid.uuid4().hex
+        claimed = await self.store.claim("backups", period.backup_id, {
+            "kind": period.kind, "period": period.period, "trigger": trigger, "requested_by": actor,
+            "due_at": period.due_at, "window_from": period.window_from, "window_to": period.window_to,
+        }, now=now, lease_until=now + BACKUP_LEASE, token=token)
+        if claimed is None:
+            return None
+        return await self._run(period, token, int(claimed.get("attempts", 1)), actor)
+
+    async def _run(self, period: domain.BackupPeriod, token: str, attempts: int, actor: str) -> dict[str, Any]:
+        assert self.directory is not None and self.keys is not None
+        started = self.clock.now()
+        stem = domain.backup_file_stem(period, token)
+        try:
+            manifest = await self._export(period, stem, started)
+        except Exception as exc:
+            raise_if_cancelling(exc)
+            log.exception("backup %s failed (attempt %d)", period.backup_id, attempts)
+            now = self.clock.now()
+            result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:500], "finished_at": now,
+                      "retry_at": domain.backup_retry_at(now, attempts)}
+            await self.store.finish("backups", period.backup_id, token, result)
+            BACKUPS_MADE.labels(period.kind, "failed").inc()
+            await self._audit(period.backup_id, "backup_failed", actor, {"error": result["error"], "attempts": attempts})
+            return {"_id": period.backup_id, **result}
+        result = {"status": "done", "finished_at": self.clock.now(), "error": None, **{
+            k: manifest[k] for k in ("file", "manifest", "bytes", "count", "collections", "sha256", "key_id",
+                                     "format_version", "created_at")}}
+        BACKUPS_MADE.labels(period.kind, "done").inc()
+        BACKUP_LAST_DONE.labels(period.kind).set(result["finished_at"].timestamp())
+        if not await self.store.finish("backups", period.backup_id, token, result):
+            log.warning("backup %s finished after another attempt took it over; its file stays: %s",
+                        period.backup_id, manifest["file"])
+        await self._audit(period.backup_id, "backup_written", actor, {
+            "file": manifest["file"], "count": manifest["count"], "sha256": manifest["sha256"], "key_id": manifest["key_id"]})
+        log.info("backup %s written: %s (%d customers, %d bytes)", period.backup_id, manifest["file"],
+                 manifest["count"], manifest["bytes"])
+        return {"_id": period.backup_id, **result}
+
+    async def _export(self, period: domain.BackupPeriod, stem: str, started: datetime) -> dict[str, Any]:
+        assert self.directory is not None and self.keys is not None
+        writer = await asyncio.to_thread(BackupWriter, self.directory, stem, self.keys, kind=period.kind,
+                                         period=period.period, collections=BACKUP_COLLECTIONS)
+        batch: list[bytes] = []
+
+        async def flush(collection: str) -> None:
+            # compression, encryption and the file write of a batch run off the event loop
+            if batch:
+                await asyncio.to_thread(writer.add_many, collection, batch.copy())
+                batch.clear()
+
+        async def write(collection: str, raws: AsyncIterator[bytes]) -> None:
+            async for raw in raws:
+                batch.append(raw)
+                if len(batch) >= EXPORT_BATCH:
+                    await flush(collection)
+            await flush(collection)
+
+        try:
+            if period.window_from is not None and period.window_to is not None:
+                ids: list[Any] = []
+
+                async def customers() -> AsyncIterator[bytes]:
+                    assert period.window_from is not None and period.window_to is not None
+                    async for customer_id, raw in self.store.changed_customers(period.window_from, period.window_to):
+                        ids.append(customer_id)
+                        yield raw
+
+                await write("customers", customers())
+                await write("customer_keys", self.store.keys_of(ids))
+                await write("customer_changes", self.store.changes_between(period.window_from, period.window_to))
+            else:
+                for collection in BACKUP_COLLECTIONS:
+                    await write(collection, self.store.all_of(collection))
+            sha256, size = await asyncio.to_thread(writer.finish)
+        except BaseException:
+            writer.abort()
+            raise
+        manifest = {
+            "format": FORMAT_NAME, "format_version": FORMAT_VERSION, "kind": period.kind, "period": period.period,
+            "created_at": started.isoformat(), "file": writer.path.name, "bytes": size, "sha256": sha256,
+            "key_id": writer.key_id, "cipher": "AES-256-GCM", "compression": "zlib", "encoding": "bson",
+            "collections": writer.counts, "count": writer.counts["customers"],
+            "window_from": period.window_from.isoformat() if period.window_from else None,
+            "window_to": period.window_to.isoformat() if period.window_to else None,
+        }
+        manifest_file = manifest_path_for(writer.path)
+        await asyncio.to_thread(write_manifest, manifest_file, {**manifest, "manifest": manifest_file.name})
+        return {**manifest, "manifest": manifest_file.name, "created_at": started}
+
+    # ------------------------------------------------------------------ administrators
+    async def run_now(self, kind: domain.BackupKind, *, by: str) -> dict[str, Any]:
+        """An administrator's backup, started at once in the background; the history shows its result."""
+        if not self.enabled:
+            raise BackupsDisabled()
+        if await self.store.running_manual(kind):
+            raise DomainError("backup_running", f"a manual {kind} backup is still running")
+        now = self.clock.now()
+        token = uuid.uuid4().hex
+        period = domain.manual_backup(kind, now, self.schedule.timezone, token[:6])
+        claimed = await self.store.claim("backups", period.backup_id, {
+            "kind": period.kind, "period": period.period, "trigger": "manual", "requested_by": by,
+            "due_at": period.due_at, "window_from": period.window_from, "window_to": period.window_to,
+        }, now=now, lease_until=now + BACKUP_LEASE, token=token)
+        assert claimed is not None  # a fresh id
+        await self._audit(period.backup_id, "backup_requested", by, {"kind": kind})
+        task = asyncio.create_task(self._run(period, token, 1, by), name=f"backup:{period.backup_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._settled)
+        claimed.pop("token", None)
+        return claimed
+
+    async def load_metrics(self) -> None:
+        """At start: the latest successful backup of each kind, for the age alert."""
+        for kind in ("daily", "monthly"):
+            latest = await self.store.latest_done(kind)
+            if latest is not None:
+                BACKUP_LAST_DONE.labels(kind).set(latest.timestamp())
+
+    async def history(self, limit: int) -> dict[str, Any]:
+        return {"enabled": self.enabled, "directory_configured": self.directory is not None,
+                "key_id": self.keys.current if self.keys else None,
+                "schedule": {"daily_at": self.schedule.daily_at.strftime("%H:%M"),
+                             "monthly_day": self.schedule.monthly_day, "timezone": self.schedule.timezone},
+                "backups": await self.store.list_backups(limit)}
+
+    def _settled(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # the run could not even record its failure (database gone); its lease expires and shows it
+            log.error("manual backup %s could not be recorded: %r", task.get_name(), exc)
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=10)
+
+    # ------------------------------------------------------------------ audit retention
+    async def purge_audit_once(self) -> int | None:
+        """The day's purge of audit entries older than ``retention_months`` calendar months (once per business
+        day, claimed like a backup). The number purged, or None when it already ran today."""
+        now = self.clock.now()
+        await self.store.expire_stale("retention_runs", now)
+        day = domain.audit_purge_period(now, self.schedule.timezone)
+        token = uuid.uuid4().hex
+        cutoff = months_before(now, self.retention_months, self.schedule.timezone)
+        claimed = await self.store.claim("retention_runs", f"audit:{day}", {
+            "kind": "audit", "period": day, "retention_months": self.retention_months, "cutoff": cutoff,
+        }, now=now, lease_until=now + BACKUP_LEASE, token=token)
+        if claimed is None:
+            return None
+        try:
+            purged = await self.store.purge_audit_before(cutoff)
+        except Exception as exc:
+            raise_if_cancelling(exc)
+            await self.store.finish("retention_runs", f"audit:{day}", token, {
+                "status": "failed", "error": f"{type(exc).__name__}: {exc}"[:500], "finished_at": self.clock.now(),
+                "retry_at": domain.backup_retry_at(self.clock.now(), int(claimed.get("attempts", 1)))})
+            raise
+        await self.store.finish("retention_runs", f"audit:{day}", token, {
+            "status": "done", "purged": purged, "finished_at": self.clock.now()})
+        AUDIT_PURGED.inc(purged)
+        if purged:
+            log.info("audit retention: %d entr%s older than %s purged", purged, "y" if purged == 1 else "ies", cutoff)
+            await self._audit(f"audit:{day}", "audit_purged", "system", {"purged": purged, "cutoff": cutoff})
+        return purged
+
+    async def retention_status(self) -> dict[str, Any]:
+        last = await self.store.last_retention_run()
+        now = self.clock.now()
+        return {"retention_months": self.retention_months,
+                "cutoff_now": months_before(now, self.retention_months, self.schedule.timezone),
+                "oldest_entry_at": await self.store.oldest_audit_at(),
+                "last_purge_at": last.get("finished_at") if last else None,
+                "last_purge_count": last.get("purged") if last else None,
+                "last_cutoff": last.get("cutoff") if last else None}
 
 
 # ================================================================== evidence files

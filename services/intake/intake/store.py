@@ -168,11 +168,9 @@ class IntakeStore:
         return [d async for d in cursor]
 
     async def purge_before(self, cutoff: datetime) -> int:
-        """Retention: drop change-log and audit entries older than ``cutoff``."""
-        removed = 0
-        for collection in (self.customer_changes, self.audit_log):
-            removed += (await collection.delete_many({"at": {"$lt": cutoff}})).deleted_count
-        return removed
+        """Retention of the change log: drop entries older than ``cutoff`` (the audit log has its own
+        retention in calendar months, BackupStore.purge_audit_before)."""
+        return int((await self.customer_changes.delete_many({"at": {"$lt": cutoff}})).deleted_count)
 
     # ------------------------------------------------------------------ tickets
     async def get_ticket(self, ticket_id: str) -> Ticket | None:
@@ -279,6 +277,138 @@ class IntakeStore:
     async def due_for_auto_close(self, cutoff: datetime, limit: int) -> list[str]:
         cursor = self.tickets.find({"status": "resolved", "resolved_at": {"$lte": cutoff}}, {"_id": 1}).limit(limit)
         return [d["_id"] async for d in cursor]
+
+
+class BackupStore:
+    """Backups of customer data and audit-log retention (manual 003).
+
+    * ``backups``        — one document per backup; ``_id`` names the period (``daily:2026-12-07``,
+                           ``monthly:2026-12``; a manual run ``daily:2026-12-07~manual-…``), so two replicas or
+                           a restart never run one twice; status, counts, sha256, key id and errors are
+                           written into it. The export itself is a file, never a document (16 MB limit).
+    * ``retention_runs`` — one document per daily audit-log purge (``audit:2026-12-07``): cutoff, count.
+
+    Documents are read as the server's raw BSON (RawBSONDocument) so a backup holds them byte for byte."""
+
+    def __init__(self, db: Any) -> None:
+        from bson.codec_options import CodecOptions
+        from bson.raw_bson import RawBSONDocument
+
+        from servicekit.mongo import is_mock
+
+        self.db = db
+        self.backups = db["backups"]
+        self.retention_runs = db["retention_runs"]
+        self.audit_log = db["audit_log"]
+        self._mock = is_mock(db)
+        raw = CodecOptions(document_class=RawBSONDocument)
+        self._raw = {name: db[name] if self._mock else db[name].with_options(codec_options=raw)
+                     for name in ("customers", "customer_keys", "customer_changes")}
+
+    async def ensure_indexes(self) -> None:
+        await self.backups.create_index([("claimed_at", DESCENDING)], name="claimed")
+        await self.backups.create_index([("status", ASCENDING), ("lease_until", ASCENDING)], name="status_lease")
+        customers = self.db["customers"]
+        for name in ("first_contact_at", "last_contact_at", "updated_at"):
+            await customers.create_index(name, name=f"backup_{name}")
+        await self.db["customer_keys"].create_index("customer_id", name="customer_id")
+
+    # ------------------------------------------------------------------ claims (backups and purges alike)
+    async def claim(self, collection: str, run_id: str, fields: dict[str, Any], *, now: datetime,
+                    lease_until: datetime, token: str) -> dict[str, Any] | None:
+        """Take the run ``run_id``: a new one, or a failed one whose retry time has come. None when it is
+        done, running, or failed and waiting for its retry."""
+        target = self.db[collection]
+        running = {"status": "running", "token": token, "claimed_at": now, "lease_until": lease_until,
+                   "error": None, "retry_at": None}
+        try:
+            doc = {"_id": run_id, **plain(fields), **running, "attempts": 1}
+            await target.insert_one(doc)
+            return doc
+        except DuplicateKeyError:
+            pass
+        return await target.find_one_and_update(
+            {"_id": run_id, "status": "failed", "retry_at": {"$lte": now}},
+            {"$set": running, "$inc": {"attempts": 1}}, return_document=ReturnDocument.AFTER)
+
+    async def finish(self, collection: str, run_id: str, token: str, fields: dict[str, Any]) -> bool:
+        """Record a run's result, unless another attempt took it over meanwhile."""
+        result = await self.db[collection].update_one({"_id": run_id, "token": token}, {"$set": plain(fields)})
+        return result.modified_count == 1
+
+    async def expire_stale(self, collection: str, now: datetime) -> int:
+        """Runs whose process stopped mid-way (lease over) become failed, to be retried."""
+        result = await self.db[collection].update_many(
+            {"status": "running", "lease_until": {"$lt": now}},
+            {"$set": {"status": "failed", "error": "interrupted: the process stopped during the run",
+                      "retry_at": now, "finished_at": now}})
+        return result.modified_count
+
+    async def running_manual(self, kind: str) -> bool:
+        return await self.backups.find_one({"kind": kind, "trigger": "manual", "status": "running"}, {"_id": 1}) is not None
+
+    async def list_backups(self, limit: int) -> list[dict[str, Any]]:
+        cursor = self.backups.find({}, {"token": 0}).sort([("claimed_at", DESCENDING), ("_id", DESCENDING)]).limit(limit)
+        return [d async for d in cursor]
+
+    async def latest_done(self, kind: str) -> datetime | None:
+        docs = [d async for d in self.backups.find({"kind": kind, "status": "done"}, {"finished_at": 1}).sort(
+            "finished_at", DESCENDING).limit(1)]
+        return docs[0]["finished_at"] if docs else None
+
+    async def get_backup(self, backup_id: str) -> dict[str, Any] | None:
+        return await self.backups.find_one({"_id": backup_id}, {"token": 0})
+
+    # ------------------------------------------------------------------ what a backup holds (raw BSON)
+    async def _stream(self, collection: str, query: dict[str, Any]) -> AsyncIterator[tuple[Any, bytes]]:
+        import bson
+        from bson.codec_options import CodecOptions
+
+        options = CodecOptions(tz_aware=True, uuid_representation=4)
+        async for doc in self._raw[collection].find(plain(query), batch_size=500):
+            raw = doc.raw if hasattr(doc, "raw") else bson.encode(doc, codec_options=options)
+            yield doc["_id"], raw
+
+    async def changed_customers(self, start: datetime, end: datetime) -> AsyncIterator[tuple[Any, bytes]]:
+        """Customers created, contacted or changed in [start, end) (BSON), then those whose change-log
+        entries fall in the window but whose profile says otherwise — each once."""
+        seen: set[Any] = set()
+        window = {"$gte": start, "$lt": end}
+        query = {"$or": [{"first_contact_at": window}, {"last_contact_at": window}, {"updated_at": window}]}
+        async for customer_id, raw in self._stream("customers", query):
+            seen.add(customer_id)
+            yield customer_id, raw
+        logged = [c for c in await self.db["customer_changes"].distinct("customer_id", {"at": window}) if c not in seen]
+        for i in range(0, len(logged), 500):
+            async for customer_id, raw in self._stream("customers", {"_id": {"$in": logged[i:i + 500]}}):
+                yield customer_id, raw
+
+    async def keys_of(self, customer_ids: list[Any]) -> AsyncIterator[bytes]:
+        for i in range(0, len(customer_ids), 500):
+            async for _, raw in self._stream("customer_keys", {"customer_id": {"$in": customer_ids[i:i + 500]}}):
+                yield raw
+
+    async def changes_between(self, start: datetime | None, end: datetime | None) -> AsyncIterator[bytes]:
+        query = {"at": {"$gte": start, "$lt": end}} if start and end else {}
+        async for _, raw in self._stream("customer_changes", query):
+            yield raw
+
+    async def all_of(self, collection: str) -> AsyncIterator[bytes]:
+        async for _, raw in self._stream(collection, {}):
+            yield raw
+
+    # ------------------------------------------------------------------ audit retention
+    async def purge_audit_before(self, cutoff: datetime) -> int:
+        return int((await self.audit_log.delete_many({"at": {"$lt": cutoff}})).deleted_count)
+
+    async def oldest_audit_at(self) -> datetime | None:
+        docs = [d async for d in self.audit_log.find({}, {"at": 1}).sort("at", ASCENDING).limit(1)]
+        return docs[0]["at"] if docs else None
+
+    async def last_retention_run(self) -> dict[str, Any] | None:
+        docs = [d async for d in self.retention_runs.find({"status": "done"}, {"token": 0}).sort(
+            "finished_at", DESCENDING).limit(1)]
+        return docs[0] if docs else None
 
 
 # ---------------------------------------------------------------------------------------------- evidence

@@ -9,6 +9,7 @@ import { ticketView } from "./views/ticket.js";
 import { teamView, waitingView, overdueView, dashboardView } from "./views/supervisor.js";
 import { staffView, slaView, rulesView } from "./views/admin.js";
 import { knowledgeView } from "./views/knowledge.js";
+import { backupsView } from "./views/backups.js";
 
 const config = { refresh_seconds: 15, dashboard_url: "", time_zone: "Asia/Shanghai" };
 
@@ -23,6 +24,7 @@ const ROUTES = [
   { path: "staff", view: staffView, roles: ["admin"], nav: "nav.staff" },
   { path: "sla", view: slaView, roles: ["supervisor", "admin"], nav: "nav.sla" },
   { path: "rules", view: rulesView, roles: ["supervisor", "admin"], nav: "nav.rules" },
+  { path: "backups", view: backupsView, roles: ["admin"], nav: "nav.backups" },
   { path: "notifications", view: notificationsView, roles: ["agent", "supervisor", "admin"] },
   { path: "ticket", view: ticketView, roles: ["agent", "supervisor", "admin"] },
 ];
