@@ -18,12 +18,17 @@ missed while the service was down is caught up once (only the latest, never a ba
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from .kpi import AgentRow, KpiReport, Kpis, _safe_csv, report_rows
+
 Kind = Literal["daily", "weekly", "monthly"]
+External = Literal["none", "email", "im"]
 KINDS: tuple[Kind, ...] = ("daily", "weekly", "monthly")
 MAX_SEARCH_DAYS = 800
 """How far a business-day search looks (a calendar with no business day at all is refused up front)."""
@@ -179,3 +184,55 @@ def parse_workdays(spec: str) -> frozenset[int]:
 def parse_holidays(spec: str) -> frozenset[date]:
     """``"2026-10-01,2026-10-02"`` → dates."""
     return frozenset(date.fromisoformat(p) for p in spec.replace(" ", "").split(",") if p)
+
+
+# ----------------------------------------------------------------------------- what a report says
+TITLES: dict[str, str] = {"daily": "客服工作日报", "weekly": "客服周报 · 部门分析", "monthly": "客服月报"}
+
+
+def title(period: Period) -> str:
+    span = period.key if period.start == period.end else f"{period.key} ({period.start} – {period.end})"
+    return f"{TITLES[period.kind]} {span}"
+
+
+def _minutes(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} 分钟"
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def summary_lines(totals: Kpis, agents: list[AgentRow]) -> list[str]:
+    """The headline figures of seed 000 七 (处理任务总数、平均响应时间、问题解决率、满意度评分) and SLA, then,
+    when the report compares agents, the most and the least productive."""
+    csat = "—" if totals.csat_avg is None else f"{totals.csat_avg:.2f} ({totals.csat_responses} 份评价)"
+    lines = [
+        f"新建工单 {totals.created} · 已解决 {totals.resolved} · 已关闭 {totals.closed} · 重开 {totals.reopened}",
+        f"平均首次响应 {_minutes(totals.first_response_avg_min)} · 平均解决 {_minutes(totals.resolution_avg_min)}",
+        f"问题解决率 {_share(totals.resolution_rate)} · 一次解决率 {_share(totals.first_contact_resolution)}",
+        f"满意度 {csat} · 满意率 {_share(totals.satisfaction_rate)}",
+        f"SLA 达标率 {_share(totals.sla_compliance)} · 超时工单 {totals.breached_tickets} · 未结 {totals.backlog}",
+    ]
+    if agents:
+        ranked = sorted(agents, key=lambda r: (-r.handled, r.agent_id))
+        lines.append(f"客服 {len(agents)} 人 · 解决最多 {ranked[0].agent_id} ({ranked[0].handled})"
+                     + (f" · 最少 {ranked[-1].agent_id} ({ranked[-1].handled})" if len(ranked) > 1 else ""))
+    return lines
+
+
+def report_csv(report: KpiReport, agents: list[AgentRow]) -> str:
+    """The report's CSV: the KPI export's long rows ``period,metric,key,value`` (totals, the series, the
+    breakdowns) and, for the agent comparison, one row per agent and figure (``agent:<figure>``, key = the
+    agent) — one table that pivots in a spreadsheet."""
+    whole = f"{report.start}..{report.end}"
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(("period", "metric", "key", "value"))
+    for row in report_rows(report):
+        writer.writerow(_safe_csv(row))
+    for agent in agents:
+        for name, value in agent.model_dump().items():
+            if name != "agent_id":
+                writer.writerow(_safe_csv((whole, f"agent:{name}", agent.agent_id, "" if value is None else value)))
+    return out.getvalue()
