@@ -9,6 +9,7 @@ import { ticketView } from "./views/ticket.js";
 import { teamView, waitingView, overdueView, dashboardView } from "./views/supervisor.js";
 import { staffView, slaView, rulesView } from "./views/admin.js";
 import { knowledgeView } from "./views/knowledge.js";
+import { reportsView } from "./views/reports.js";
 
 const config = { refresh_seconds: 15, dashboard_url: "", time_zone: "Asia/Shanghai" };
 
@@ -20,6 +21,7 @@ const ROUTES = [
   { path: "waiting", view: waitingView, roles: ["supervisor", "admin"], nav: "nav.waiting" },
   { path: "overdue", view: overdueView, roles: ["supervisor", "admin"], nav: "nav.overdue" },
   { path: "dashboard", view: dashboardView, roles: ["supervisor", "admin"], nav: "nav.dashboard" },
+  { path: "reports", view: reportsView, roles: ["supervisor", "admin"], nav: "nav.reports" },
   { path: "staff", view: staffView, roles: ["admin"], nav: "nav.staff" },
   { path: "sla", view: slaView, roles: ["supervisor", "admin"], nav: "nav.sla" },
   { path: "rules", view: rulesView, roles: ["supervisor", "admin"], nav: "nav.rules" },
