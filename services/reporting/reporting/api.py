@@ -159,6 +159,7 @@ class DeliveryRow(BaseModel):
 
 class Delivery(DeliveryRow):
     agents: list[kpi.AgentRow]
+    teams: dict[str, kpi.Kpis] = Field(default_factory=dict, description="Per team (weekly and monthly).")
     conversation: ConversationKpis
     csv_sha256: str
 

@@ -221,10 +221,15 @@ def summary_lines(totals: Kpis, agents: list[AgentRow]) -> list[str]:
     return lines
 
 
-def report_csv(report: KpiReport, agents: list[AgentRow]) -> str:
+TEAM_FIGURES = ("created", "resolved", "closed", "reopened", "first_response_avg_min", "resolution_avg_min",
+                "resolution_rate", "first_contact_resolution", "sla_compliance", "csat_avg", "csat_responses",
+                "satisfaction_rate", "breached_tickets")
+
+
+def report_csv(report: KpiReport, agents: list[AgentRow], teams: dict[str, Kpis] | None = None) -> str:
     """The report's CSV: the KPI export's long rows ``period,metric,key,value`` (totals, the series, the
-    breakdowns) and, for the agent comparison, one row per agent and figure (``agent:<figure>``, key = the
-    agent) — one table that pivots in a spreadsheet."""
+    breakdowns) and, for the comparisons, one row per agent and figure (``agent:<figure>``, key = the agent)
+    and per team and figure (``team:<figure>``, key = the team) — one table that pivots in a spreadsheet."""
     whole = f"{report.start}..{report.end}"
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -235,4 +240,9 @@ def report_csv(report: KpiReport, agents: list[AgentRow]) -> str:
         for name, value in agent.model_dump().items():
             if name != "agent_id":
                 writer.writerow(_safe_csv((whole, f"agent:{name}", agent.agent_id, "" if value is None else value)))
+    for team, figures in (teams or {}).items():
+        values = figures.model_dump()
+        for name in TEAM_FIGURES:
+            value = values[name]
+            writer.writerow(_safe_csv((whole, f"team:{name}", team, "" if value is None else value)))
     return out.getvalue()

@@ -205,6 +205,14 @@ class ReportingService:
                     kpi.add_cells(per_agent, {agent: doc.get("c") or {}})
         return kpi.agent_rows(per_agent)
 
+    async def team_report(self, start: date, end: date) -> dict[str, kpi.Kpis]:
+        """Per team (部门) over ``[start, end]``: the KPI figures of the tickets each team handled (backlog is not
+        split by team here: it stays 0)."""
+        per_team: dict[str, dict[str, float]] = {}
+        for doc in await self.store.kind_cells("team", start, end):
+            kpi.add_cells(per_team, {doc["scope"].split("=", 1)[1]: doc.get("c") or {}})
+        return {team: kpi.kpis_of(counts, 0) for team, counts in sorted(per_team.items())}
+
     async def knowledge_report(self, start: date, end: date) -> knowledge.KnowledgeReport:
         """Per knowledge item over the tickets created in ``[start, end]``: suggested, used, verdicts and the
         satisfaction of the tickets it was used on (the ``all`` cells of the period and the item catalog)."""
@@ -296,8 +304,10 @@ class ReportingService:
     async def compose(self, period: Period, now: datetime) -> dict[str, Any]:
         """The run document of ``period``: figures, CSV, recipients as of now, and its event."""
         report = await self.kpi_report(period.start, period.end, "day")
-        agents = await self.agent_report(period.start, period.end) if period.kind != "daily" else []
-        body = schedule.report_csv(report, agents)
+        compare = period.kind != "daily"  # the weekly department analysis and the monthly report compare
+        agents = await self.agent_report(period.start, period.end) if compare else []
+        teams = await self.team_report(period.start, period.end) if compare else {}
+        body = schedule.report_csv(report, agents, teams)
         raw = body.encode("utf-8")
         digest = hashlib.sha256(raw).hexdigest()
         filename = f"{period.kind}-report-{period.key}.csv"
@@ -322,6 +332,7 @@ class ReportingService:
             "end": period.end.isoformat(), "due_at": period.due_at, "composed_at": now,
             "title": schedule.title(period), "summary": summary, "totals": report.totals.model_dump(),
             "conversation": report.conversation.model_dump(), "agents": [a.model_dump() for a in agents],
+            "teams": {team: k.model_dump() for team, k in teams.items()},
             "csv": body, "csv_filename": filename, "csv_size": len(raw), "csv_sha256": digest,
             "attached": attachment is not None,
             "recipients": [r.model_dump() for r in recipients], "event_id": str(event.event_id),

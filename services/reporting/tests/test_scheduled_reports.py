@@ -88,6 +88,9 @@ async def test_two_replicas_claim_a_period_once_and_the_run_carries_its_event(re
     agents = {r["key"]: r["value"] for r in rows(weekly["csv"]) if r["metric"] == "agent:handled"}
     assert agents == {"A1": "1", "A2": "0"}  # A2 holds a ticket of the week but resolved it on Monday, the next week
     assert value(weekly["csv"], "created", "2026-11-23..2026-11-29") == "3"
+    # the department analysis: per team (the fixtures' tickets are all team "general")
+    teams = {r["metric"]: r["value"] for r in rows(weekly["csv"]) if r["key"] == "general" and r["metric"].startswith("team:")}
+    assert (teams["team:created"], teams["team:resolved"]) == ("2", "1") and weekly["teams"]["general"]["resolved"] == 1
 
 
 async def test_a_missed_run_is_caught_up_once_latest_only(real_db: Any) -> None:
