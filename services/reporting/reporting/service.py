@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from contracts import Event, ReportSpikeDetected, ReportSpikeDetectedPayload, UnknownEventType, UtcDatetime, parse_event, utcnow
 from contracts.events_reporting import (
@@ -318,8 +318,12 @@ class ReportingService:
         else:
             log.warning("report %s: CSV of %d bytes is not attached (limit %d); recipients get the link",
                         period.id, len(raw), MAX_ATTACHMENT_BYTES)
-        recipients = [ReportRecipient(staff_id=d["_id"], external=d.get("external") or "none")
-                      for d in await self.store.subscribers(period.kind)]
+        recipients = []
+        for d in await self.store.subscribers(period.kind):
+            try:
+                recipients.append(ReportRecipient(staff_id=d["_id"], external=d.get("external") or "none"))
+            except ValidationError:  # never let one odd subscription stop every report
+                log.warning("report %s: subscription %r is not a valid recipient; skipped", period.id, d.get("_id"))
         summary = schedule.summary_lines(report.totals, agents)
         event = ReportReady.new(ReportReadyPayload(
             report_id=period.id, kind=period.kind, period=period.key, start=period.start.isoformat(),

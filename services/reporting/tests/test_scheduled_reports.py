@@ -62,6 +62,11 @@ async def test_two_replicas_claim_a_period_once_and_the_run_carries_its_event(re
     made = sorted(i for ids in results for i in ids)
     assert made == ["daily:2026-11-30", "monthly:2026-10", "weekly:2026-W48"]
     assert await store.runs.count_documents({}) == 3
+    # the claim itself: racing inserts of one period, one winner
+    claims = await asyncio.gather(*(ReportingStore(real_db).insert_run({"_id": "daily:2026-12-01", "n": i})
+                                    for i in range(8)))
+    assert sorted(claims) == [False] * 7 + [True]
+    await store.runs.delete_one({"_id": "daily:2026-12-01"})
     # a restart (or the next tick) finds every run and composes nothing
     assert await replicas[1].deliver_due_reports() == []
 
@@ -141,3 +146,20 @@ async def test_subscription_and_delivery_api_with_roles(running: dict[str, Any])
     assert (await client.get("/api/v1/reports/deliveries/daily:2026-11-29", headers=SUPERVISOR)).status_code == 404
     assert (await client.get("/api/v1/reports/deliveries/nope", headers=SUPERVISOR)).status_code == 422
     assert (await client.get("/api/v1/reports/deliveries", headers=agent)).status_code == 403
+
+
+async def test_a_csv_above_the_limit_is_not_attached_and_an_odd_subscription_is_skipped(
+        real_db: Any, monkeypatch: Any) -> None:
+    import reporting.service as service_module
+
+    monkeypatch.setattr(service_module, "MAX_ATTACHMENT_BYTES", 100)
+    service = ReportingService(ReportingStore(real_db), timezone="Asia/Shanghai", calendar=CAL,
+                               schedule_clock=FrozenClock(at_local(MONDAY, 18, 1)))
+    await service.save_subscription("S1", "Sun Li", "supervisor", Subscription(daily=True, external="im"))
+    await service.save_subscription("x" * 100, "", "supervisor", Subscription(daily=True))  # too long an id
+    await service.deliver_due_reports()
+    doc = await service.store.runs.find_one({"_id": "daily:2026-11-30"})
+    event = parse_event(doc["outbox"][0]["event"])
+    assert isinstance(event, ReportReady) and event.payload.attachment is None and doc["attached"] is False
+    assert doc["csv_size"] > 100 and event.payload.csv_path.endswith("daily:2026-11-30.csv")
+    assert [r.staff_id for r in event.payload.recipients] == ["S1"]
