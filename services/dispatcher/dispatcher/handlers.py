@@ -17,8 +17,8 @@ Publishes: ticket.assigned, ticket.acknowledged, ticket.transferred (through the
 ``assignments`` document). Each handler returns only after its write; FastStream then acks. Duplicates
 are no-ops: a ticket is claimed once (``_id`` = ticket id), a slot is given back only while the ticket
 still holds it, moves are compare-and-set on (agent, assigned_at), and notifications are keyed by the
-source event id (a scheduled report's by its report id; a customer reply tells the assignee by the dispatcher's own record, or the team's
-supervisors when nobody holds the ticket).
+source event id (a scheduled report's by its report id; a customer reply tells the assignee by the
+dispatcher's own record, or the team's supervisors when nobody holds the ticket).
 """
 
 from __future__ import annotations

@@ -80,9 +80,9 @@ def test_supervisor_subscribes_gets_the_report_and_downloads_its_csv(chromium: A
             await service.record(event)
 
     sup = auth_header(StaffRole.SUPERVISOR, staff_id="S1")
-    with LiveServer(reporting, prepare=tickets) as rep, LiveServer(dispatcher) as disp, LiveServer(create_app(ConsoleSettings(
-            log_format="text", refresh_seconds=600, reporting_url=rep.url, dispatcher_url=disp.url,
-            dashboard_url=rep.url + "/dashboard"))) as console:
+    with LiveServer(reporting, prepare=tickets) as rep, LiveServer(dispatcher) as disp, LiveServer(create_app(
+            ConsoleSettings(log_format="text", refresh_seconds=600, reporting_url=rep.url, dispatcher_url=disp.url,
+                            dashboard_url=rep.url + "/dashboard"))) as console:
         scheduler = rep.running["service"]
         # a scheduler pass (the loop's job; LiveServer runs no background loops): Monday's reports, nobody subscribed
         assert "daily:2026-11-30" in rep.call(scheduler.deliver_due_reports())
