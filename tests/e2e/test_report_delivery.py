@@ -100,7 +100,7 @@ def test_the_daily_report_reaches_a_subscribed_supervisor_once_also_across_resta
         assert (run_doc["start"], run_doc["end"]) == (start.isoformat(), day.isoformat())
         assert {"staff_id": sup, "external": "email"} in run_doc["recipients"]
         [note] = eventually(lambda: [n for n in my_reports() if n["data"]["report_id"] == report_id], timeout=30)
-        assert note["data"]["link"] == "/#/reports" and note["channel"] == "in_app"
+        assert note["data"]["link"] == "/#/dashboard" and note["channel"] == "in_app"
         assert note["subject"].startswith("客服工作日报") and "新建工单" in note["body"]
         [sent] = eventually(lambda: mailed(report_id), timeout=30)
         [attachment] = sent["data"]["attachments"]

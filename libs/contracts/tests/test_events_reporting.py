@@ -24,7 +24,7 @@ NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
 def payload(**over: object) -> ReportReadyPayload:
     raw = b"period,metric,key,value\r\n"
     base = dict(report_id="daily:2026-12-07", kind="daily", period="2026-12-07", start="2026-12-05", end="2026-12-07",
-                title="客服工作日报 2026-12-07", summary=["新建工单 3"], link="/#/reports",
+                title="客服工作日报 2026-12-07", summary=["新建工单 3"], link="/#/dashboard",
                 csv_path="/api/reporting/v1/reports/deliveries/daily:2026-12-07.csv",
                 recipients=[ReportRecipient(staff_id="S1", external="email")],
                 attachment=ReportAttachment(filename="daily-report-2026-12-07.csv", size=len(raw),

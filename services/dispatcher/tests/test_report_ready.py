@@ -26,7 +26,7 @@ def report_ready(*recipients: tuple[str, str], attach: bool = True) -> ReportRea
     return ReportReady.new(ReportReadyPayload(
         report_id="daily:2026-11-30", kind="daily", period="2026-11-30", start="2026-11-28", end="2026-11-30",
         title="客服工作日报 2026-11-30 (2026-11-28 – 2026-11-30)", summary=["新建工单 3 · 已解决 1", "满意度 —"],
-        link="/#/reports", csv_path="/api/reporting/v1/reports/deliveries/daily:2026-11-30.csv",
+        link="/#/dashboard", csv_path="/api/reporting/v1/reports/deliveries/daily:2026-11-30.csv",
         recipients=[ReportRecipient(staff_id=s, external=e) for s, e in recipients],  # type: ignore[arg-type]
         attachment=attachment, composed_at=datetime(2026, 11, 30, 10, 0, 5, tzinfo=UTC),
     ), correlation_id="report-daily:2026-11-30", producer="reporting")
@@ -36,7 +36,7 @@ def test_notes_carry_the_link_and_attach_the_csv_to_external_deliveries_only() -
     notes = domain.notes_for_report(report_ready(("S1", "email"), ("S2", "none"), ("S3", "im")))
     assert [(n.recipient, n.external) for n in notes] == [("S1", "email"), ("S2", None), ("S3", "im")]
     for n in notes:
-        assert n.kind == "report.ready" and n.data["link"] == "/#/reports" and "新建工单 3" in n.body
+        assert n.kind == "report.ready" and n.data["link"] == "/#/dashboard" and "新建工单 3" in n.body
         assert "attachments" not in n.data and len(n.body) <= 4000 and len(n.subject) <= 200
     assert notes[0].external_data["attachments"][0]["filename"] == "daily-report-2026-11-30.csv"
     assert notes[1].external_data == {}
@@ -56,7 +56,7 @@ async def test_each_subscriber_is_told_once_in_app_and_on_their_channel_with_the
     r = await running["client"].get("/api/v1/notifications/mine",
                                     headers=auth_header(StaffRole.SUPERVISOR, staff_id="S1"))
     [note] = [n for n in r.json()["items"] if n["kind"] == "report.ready"]
-    assert note["data"]["link"] == "/#/reports" and note["data"]["report_id"] == "daily:2026-11-30"
+    assert note["data"]["link"] == "/#/dashboard" and note["data"]["report_id"] == "daily:2026-11-30"
     assert "attachments" not in note["data"]  # the inbox keeps the link, not the file
 
     recorder = Recorder()

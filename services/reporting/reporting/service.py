@@ -69,8 +69,9 @@ class Subscription(BaseModel):
     external: schedule.External = "none"
 
 
-REPORTS_LINK = "/#/reports"
-"""Where a delivered report is read: the console's reports page (its figures, the CSV, the dashboard)."""
+REPORTS_LINK = "/#/dashboard"
+"""Where a delivered report is read: the console's dashboard page (the live dashboard, the delivered reports
+with their figures and CSV, the subscription)."""
 
 
 class ReportingService:

@@ -84,7 +84,7 @@ async def test_two_replicas_claim_a_period_once_and_the_run_carries_its_event(re
     assert p.attachment is not None and p.attachment.filename == "daily-report-2026-11-30.csv"
     raw = base64.b64decode(p.attachment.content_base64)
     assert raw.decode() == doc["csv"] and hashlib.sha256(raw).hexdigest() == p.attachment.sha256
-    assert p.link == "/#/reports" and p.csv_path.endswith("/reports/deliveries/daily:2026-11-30.csv")
+    assert p.link == "/#/dashboard" and p.csv_path.endswith("/reports/deliveries/daily:2026-11-30.csv")
     assert any("新建工单 1" in line for line in p.summary)
 
     weekly = await store.runs.find_one({"_id": "weekly:2026-W48"})

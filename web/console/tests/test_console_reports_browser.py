@@ -88,10 +88,10 @@ def test_supervisor_subscribes_gets_the_report_and_downloads_its_csv(chromium: A
         assert "daily:2026-11-30" in rep.call(scheduler.deliver_due_reports())
         desk = Desk(chromium, console.url, artifacts_dir, token(StaffRole.SUPERVISOR, staff_id="S1"))
         try:
-            desk.go("reports")
+            desk.go("dashboard")
             desk.page.wait_for_selector("#subscription-form")
             assert desk.page.locator("tr", has_text="2026-11-30").count() >= 1
-            assert desk.page.locator("#reports-dashboard-link").get_attribute("href").startswith(rep.url + "/dashboard")
+            assert desk.page.locator("#dashboard-link").get_attribute("href").startswith(rep.url + "/dashboard")
             desk.page.check("#report-kinds input[data-kind=daily]")
             desk.page.check("#report-kinds input[data-kind=monthly]")
             desk.page.select_option("#subscription-form select[name=external]", "email")
@@ -113,11 +113,11 @@ def test_supervisor_subscribes_gets_the_report_and_downloads_its_csv(chromium: A
             desk.go("notifications")
             row = desk.page.locator("tr", has_text="客服工作日报 2026-12-01")
             row.wait_for()
-            assert row.locator("a.report-link").get_attribute("href") == "#/reports/daily%3A2026-12-01"
+            assert row.locator("a.report-link").get_attribute("href") == "#/dashboard/daily%3A2026-12-01"
             desk.shot("notification")
             row.locator("td").nth(3).click()
-            desk.page.wait_for_url(lambda url: url.split("#", 1)[-1] in ("/reports/daily%3A2026-12-01",
-                                                                          "/reports/daily:2026-12-01"))
+            desk.page.wait_for_url(lambda url: url.split("#", 1)[-1] in ("/dashboard/daily%3A2026-12-01",
+                                                                          "/dashboard/daily:2026-12-01"))
             selected = desk.page.locator("tr.row-selected")
             selected.wait_for()
             assert "2026-12-01" in selected.inner_text() and "新建工单 2" in selected.inner_text()
@@ -139,7 +139,7 @@ def test_supervisor_subscribes_gets_the_report_and_downloads_its_csv(chromium: A
 
         admin = Desk(chromium, console.url, artifacts_dir, token(StaffRole.ADMIN, staff_id="root"))
         try:
-            admin.go("reports")
+            admin.go("dashboard")
             admin.page.wait_for_selector("text=全部订阅（管理员）")
             assert admin.page.locator("tr", has_text="S1").filter(has_text="邮件").count() == 1
             admin.shot("admin")

@@ -6,7 +6,7 @@ import { h, mount, setTimeZone, toast } from "./ui.js";
 import { loginView, passwordView } from "./views/auth.js";
 import { queueView, notificationsView, collaborationView, notificationSubject } from "./views/agent.js";
 import { ticketView } from "./views/ticket.js";
-import { teamView, waitingView, overdueView, dashboardView } from "./views/supervisor.js";
+import { teamView, waitingView, overdueView } from "./views/supervisor.js";
 import { staffView, slaView, rulesView } from "./views/admin.js";
 import { knowledgeView } from "./views/knowledge.js";
 import { reportsView } from "./views/reports.js";
@@ -20,8 +20,7 @@ const ROUTES = [
   { path: "team", view: teamView, roles: ["supervisor", "admin"], nav: "nav.team" },
   { path: "waiting", view: waitingView, roles: ["supervisor", "admin"], nav: "nav.waiting" },
   { path: "overdue", view: overdueView, roles: ["supervisor", "admin"], nav: "nav.overdue" },
-  { path: "dashboard", view: dashboardView, roles: ["supervisor", "admin"], nav: "nav.dashboard" },
-  { path: "reports", view: reportsView, roles: ["supervisor", "admin"], nav: "nav.reports" },
+  { path: "dashboard", view: reportsView, roles: ["supervisor", "admin"], nav: "nav.dashboard" },
   { path: "staff", view: staffView, roles: ["admin"], nav: "nav.staff" },
   { path: "sla", view: slaView, roles: ["supervisor", "admin"], nav: "nav.sla" },
   { path: "rules", view: rulesView, roles: ["supervisor", "admin"], nav: "nav.rules" },

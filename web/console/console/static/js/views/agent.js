@@ -114,7 +114,7 @@ export function notificationBody(n) {
   if (n.kind === "report.ready" && d.report_id) {
     // a scheduled report: its headline lines (the first line of the body is the title, shown as the subject)
     return [n.body.split("\n").slice(1).map((line) => h("div", { class: "small" }, line)),
-      h("a", { href: `#/reports/${encodeURIComponent(d.report_id)}`, class: "report-link" }, t("reports.open"))];
+      h("a", { href: `#/dashboard/${encodeURIComponent(d.report_id)}`, class: "report-link" }, t("reports.open"))];
   }
   if (n.kind !== "ticket.customer_replied" || !d.ticket_no) return n.body;
   const facts = [d.attachments ? t("notif.attachments", { n: d.attachments }) : null,
@@ -133,7 +133,7 @@ export async function notificationsView(root) {
   const open = async (n, follow = true) => {
     if (n.status !== "read") await api("dispatcher", `notifications/${encodeURIComponent(n.id)}/read`, { method: "POST" }).catch(() => null);
     if (follow && n.ticket_id) location.hash = `#/ticket/${encodeURIComponent(n.ticket_id)}`;
-    else if (follow && n.kind === "report.ready" && n.data?.report_id) location.hash = `#/reports/${encodeURIComponent(n.data.report_id)}`;
+    else if (follow && n.kind === "report.ready" && n.data?.report_id) location.hash = `#/dashboard/${encodeURIComponent(n.data.report_id)}`;
     else await notificationsView(root);
   };
   mount(root,

@@ -1,4 +1,4 @@
-// Scheduled reports (issue 19; seeds 000 七 日报/周报, 004 四 自动日报、周报、月报): a supervisor's or admin's
+// The dashboard page: the live dashboard (reporting's page, in a new window) and the scheduled reports (issue 19; seeds 000 七 日报/周报, 004 四 自动日报、周报、月报): a supervisor's or admin's
 // subscription (which reports, and e-mail / IM besides the in-app notification), the reports delivered so
 // far with their headline figures and the CSV, the dashboard link; an admin also sees everyone's subscriptions.
 import { api } from "../api.js";
@@ -44,7 +44,7 @@ function dashboardLink(config) {
   const url = config.dashboard_url;
   if (!url) return null;
   const href = `${url}${url.includes("?") ? "&" : "?"}lang=${document.documentElement.lang === "en" ? "en" : "zh"}#token=${enc(session.token())}`;
-  return h("a", { href, target: "_blank", rel: "noopener", id: "reports-dashboard-link" }, t("dashboard.open"));
+  return h("a", { href, target: "_blank", rel: "noopener", id: "dashboard-link" }, t("dashboard.open"));
 }
 
 function subscriptionForm(sub, root, ctx) {
@@ -72,9 +72,11 @@ export async function reportsView(root, ctx) {
   ]);
   const summary = (r) => h("div", { class: "report-summary" }, figures(r.totals).map((line) => h("div", {}, line)));
   mount(root,
-    h("div", { class: "toolbar" }, h("h1", {}, t("reports.title")), h("span", { class: "spacer" }), dashboardLink(ctx.config)),
-    h("div", { class: "panel" }, h("h2", {}, t("reports.mine")), subscriptionForm(sub, root, ctx)),
-    h("h2", {}, t("reports.delivered")),
+    h("h1", {}, t("dashboard.title")),
+    h("div", { class: "panel" }, dashboardLink(ctx.config) ?? t("none")),
+    h("h2", {}, t("reports.title")),
+    h("div", { class: "panel" }, h("h3", {}, t("reports.mine")), subscriptionForm(sub, root, ctx)),
+    h("h3", {}, t("reports.delivered")),
     table([
       { title: t("reports.kind"), cell: (r) => tag(label("reportkind", r.kind), `report-${r.kind}`) },
       { title: t("reports.period"), cell: (r) => h("div", {}, h("strong", {}, r.period),
@@ -85,7 +87,7 @@ export async function reportsView(root, ctx) {
       { title: "CSV", cell: (r) => h("button", { type: "button", class: "ghost csv", dataset: { report: r.id },
         onclick: () => download(r) }, t("reports.csv")) },
     ], runs, { rowClass: (r) => (r.id === selected ? "row-selected" : ""), empty: t("reports.none") }),
-    everyone ? [h("h2", {}, t("reports.everyone")), table([
+    everyone ? [h("h3", {}, t("reports.everyone")), table([
       { title: t("col.agent"), cell: (s) => `${s.name || s.staff_id} (${s.staff_id})` },
       { title: t("reports.role"), cell: (s) => (s.role ? t(`role.${s.role}`) : "") },
       { title: t("reports.kinds"), cell: (s) => KINDS.filter((k) => s[k]).map((k) => label("reportkind", k)).join(" · ") || t("none") },
