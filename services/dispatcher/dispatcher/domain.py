@@ -736,7 +736,7 @@ class Note(BaseModel):
 
 
 def notes_for_report(event: ReportReady) -> list[Note]:
-    """A scheduled report (seeds 000 七, 004 四) to each subscriber: in-app with the link to the reports page,
+    """A scheduled report (seeds 000 七, 004 四) to each subscriber: in-app with the link to the dashboard page,
     and, for those who chose e-mail or IM, there too with the CSV attached (the gateway's body carries it)."""
     p = event.payload
     lines = "\n".join(p.summary)

@@ -1,5 +1,5 @@
 """Scheduled reports in the console (issue 19), in real headless Chromium (Playwright, sync API): a supervisor
-subscribes on the Reports page (daily + monthly, by e-mail); at the next close reporting composes the daily
+subscribes on the Dashboard page (daily + monthly, by e-mail); at the next close reporting composes the daily
 report for them; its ``report.ready`` reaches the dispatcher, the supervisor finds it in the notifications and
 follows it to the report (highlighted) and downloads its CSV; the English switch; an admin sees everyone's
 subscriptions.
