@@ -11,10 +11,15 @@ import io
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
+
+import reporting.service
 from contracts import StaffRole, parse_event
 from contracts.events_reporting import ReportReady
 from reporting import testing as f
-from reporting.schedule import ReportCalendar
+from reporting.app import ReportingSettings
+from reporting.schedule import ReportCalendar, weekly_period
 from reporting.service import ReportingService, Subscription
 from reporting.store import ReportingStore
 from reporting.testing import local
@@ -150,9 +155,7 @@ async def test_subscription_and_delivery_api_with_roles(running: dict[str, Any])
 
 async def test_a_csv_above_the_limit_is_not_attached_and_an_odd_subscription_is_skipped(
         real_db: Any, monkeypatch: Any) -> None:
-    import reporting.service as service_module
-
-    monkeypatch.setattr(service_module, "MAX_ATTACHMENT_BYTES", 100)
+    monkeypatch.setattr(reporting.service, "MAX_ATTACHMENT_BYTES", 100)
     service = ReportingService(ReportingStore(real_db), timezone="Asia/Shanghai", calendar=CAL,
                                schedule_clock=FrozenClock(at_local(MONDAY, 18, 1)))
     await service.save_subscription("S1", "Sun Li", "supervisor", Subscription(daily=True, external="im"))
@@ -163,3 +166,17 @@ async def test_a_csv_above_the_limit_is_not_attached_and_an_odd_subscription_is_
     assert isinstance(event, ReportReady) and event.payload.attachment is None and doc["attached"] is False
     assert doc["csv_size"] > 100 and event.payload.csv_path.endswith("daily:2026-11-30.csv")
     assert [r.staff_id for r in event.payload.recipients] == ["S1"]
+
+
+def test_the_calendar_comes_from_the_settings_and_bad_ones_are_refused() -> None:
+    settings = ReportingSettings(report_workdays="1,2,3,4,5,6", report_holidays="2026-12-07",
+                                 report_close_time="17:30", report_morning_time="08:00", business_timezone="UTC")
+    cal = settings.report_calendar()
+    assert (cal.timezone, cal.close, cal.morning) == ("UTC", time(17, 30), time(8, 0))
+    assert cal.is_business_day(date(2026, 12, 5)) and not cal.is_business_day(date(2026, 12, 7))
+    # Monday 7 December off: the weekly report comes on Tuesday morning
+    assert weekly_period(date(2026, 12, 7), cal).due_at == datetime(2026, 12, 8, 8, 0, tzinfo=UTC)
+    for bad in ({"report_workdays": "0,1"}, {"report_workdays": ""}, {"report_holidays": "2026-02-30"},
+                {"report_close_time": "25:00"}):
+        with pytest.raises(ValidationError):
+            ReportingSettings(**bad)  # type: ignore[arg-type]
