@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -43,6 +43,7 @@ from contracts import (
     TicketTransferred,
     TicketTransferredPayload,
 )
+from contracts.events_reporting import ReportReady
 
 PRODUCER = "dispatcher"
 MAX_EXPLAINED_CANDIDATES = 8
@@ -727,6 +728,30 @@ class Note(BaseModel):
     correlation_id: str | None = None
     urgent: bool = False
     data: dict[str, Any] = Field(default_factory=dict, description="Structured facts (inbox, gateways).")
+    external: Literal["im", "sms", "email", "webhook"] | None = Field(
+        default=None, description="The recipient's own external channel for this note (besides in-app), instead "
+                                  "of the policy's urgent kinds and channel.")
+    external_data: dict[str, Any] = Field(
+        default_factory=dict, description="Added to ``data`` of the external delivery only (e.g. an attachment).")
+
+
+def notes_for_report(event: ReportReady) -> list[Note]:
+    """A scheduled report (seeds 000 七, 004 四) to each subscriber: in-app with the link to the dashboard page,
+    and, for those who chose e-mail or IM, there too with the CSV attached (the gateway's body carries it)."""
+    p = event.payload
+    lines = "\n".join(p.summary)
+    body = f"{p.title}\n{lines}"[:3900]
+    data: dict[str, Any] = {"report_id": p.report_id, "report_kind": p.kind, "period": p.period,
+                            "start": p.start, "end": p.end, "link": p.link, "csv_path": p.csv_path}
+    attachment = p.attachment.model_dump() if p.attachment is not None else None
+    notes = []
+    for r in p.recipients:
+        external = None if r.external == "none" else r.external
+        notes.append(Note(
+            kind="report.ready", recipient=r.staff_id, subject=p.title[:200], body=body,
+            correlation_id=event.correlation_id, data=data, external=external,
+            external_data={"attachments": [attachment]} if attachment and external else {}))
+    return notes
 
 
 def _fmt_seconds(seconds: int) -> str:

@@ -11,13 +11,14 @@
 | dispatcher.sla.breached                | sla.breached               | on_sla_breached     |
 | dispatcher.ticket.escalated            | ticket.escalated           | on_escalated        |
 | dispatcher.ticket.customer_replied     | ticket.customer_replied    | on_customer_replied |
+| dispatcher.report.ready                | report.ready               | on_report_ready     |
 
 Publishes: ticket.assigned, ticket.acknowledged, ticket.transferred (through the outbox of the
 ``assignments`` document). Each handler returns only after its write; FastStream then acks. Duplicates
 are no-ops: a ticket is claimed once (``_id`` = ticket id), a slot is given back only while the ticket
 still holds it, moves are compare-and-set on (agent, assigned_at), and notifications are keyed by the
-source event id (a customer reply tells the assignee by the dispatcher's own record, or the team's
-supervisors when nobody holds the ticket).
+source event id (a scheduled report's by its report id; a customer reply tells the assignee by the
+dispatcher's own record, or the team's supervisors when nobody holds the ticket).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from contracts import (
     TicketResolved,
     TicketTransferred,
 )
+from contracts.events_reporting import ReportReady
 from servicekit import EventBus, PermanentError
 
 from .domain import DomainError
@@ -90,3 +92,8 @@ def register(bus: EventBus, service: DispatcherService) -> None:
                           description="Tell the assignee (else the team's supervisors): the customer wrote.")
     async def on_customer_replied(event: TicketCustomerReplied) -> None:
         await service.on_customer_replied(event)
+
+    @bus.subscribe_events(ReportReady, description="Deliver a scheduled report to its subscribers: in-app with the "
+                          "link, e-mail / IM with the CSV attached.")
+    async def on_report_ready(event: ReportReady) -> None:
+        await service.on_report_ready(event)

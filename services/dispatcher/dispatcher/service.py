@@ -32,6 +32,7 @@ from contracts import (
     TicketEscalated,
     TicketReopened,
 )
+from contracts.events_reporting import ReportReady
 from servicekit.context import raise_if_cancelling
 from servicekit.notify import LogNotifier, Notification, Notifier
 from servicekit.outbox import Outbox
@@ -468,6 +469,11 @@ class DispatcherService:
         chain = await self._chain(agent, a.team if a else None)
         await self.notify(notes_for(event, agent, chain), str(event.event_id))
 
+    async def on_report_ready(self, event: ReportReady) -> int:
+        """A scheduled report is out: tell its subscribers (in-app, and their e-mail / IM with the CSV).
+        Ids derive from the report id, so a redelivery or a republished event adds nothing."""
+        return await self.notify(domain.notes_for_report(event), f"report:{event.payload.report_id}")
+
     async def on_escalated(self, event: TicketEscalated) -> None:
         a = await self.store.get(event.payload.ticket_id)
         agent = a.agent_id if a and a.status == AssignmentStatus.ASSIGNED else None
@@ -568,10 +574,12 @@ class DispatcherService:
             added += await self.store.insert_notification(
                 {**base, "_id": f"{source_id}:{note.recipient}:in_app", "channel": "in_app", "status": "delivered",
                  "read_at": None, "attempts": 0})
-            if note.urgent or note.kind in self.policy.external_kinds:
-                channel = self.policy.external_channel
+            channel = note.external or (self.policy.external_channel
+                                        if note.urgent or note.kind in self.policy.external_kinds else None)
+            if channel is not None:
                 added += await self.store.insert_notification(
-                    {**base, "_id": f"{source_id}:{note.recipient}:{channel}", "channel": channel,
+                    {**base, "data": {**note.data, **note.external_data},
+                     "_id": f"{source_id}:{note.recipient}:{channel}", "channel": channel,
                      "status": "pending", "attempts": 0, "next_attempt_at": now, "lease_until": None})
         return added
 

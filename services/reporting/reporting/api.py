@@ -7,17 +7,18 @@ the live dashboard data, and admin rebuild."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
-from typing import Annotated, Any
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, BeforeValidator, Field
 
+from contracts import StaffRole
 from servicekit import Admin, ApiError, Supervisor
 
 from . import knowledge, kpi
 from .domain import ConversationKpis, DailyReport, TicketFact, report_csv
-from .service import ReportingService
+from .service import ReportingService, Subscription
 
 MAX_RANGE_DAYS = 400
 _ISO_MONTH = re.compile(r"^\d{4}-\d{2}$")
@@ -111,6 +112,56 @@ class LiveDashboard(BaseModel):
     top_categories: list[kpi.TopRow]
     spikes: list[dict[str, Any]]
     unknown_event_types: dict[str, int]
+
+
+ReportKind = Literal["daily", "weekly", "monthly"]
+ReportId = Annotated[str, Path(pattern=r"^(daily:\d{4}-\d{2}-\d{2}|weekly:\d{4}-W\d{2}|monthly:\d{4}-\d{2})$",
+                               description="daily:2026-12-04, weekly:2026-W49 or monthly:2026-11.")]
+Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+class SubscriptionView(Subscription):
+    staff_id: str
+    name: str = ""
+    role: str | None = None
+    updated_at: datetime | None = None
+    next: dict[str, datetime] = Field(description="Next delivery time of each kind (UTC).")
+
+
+class SubscriptionRow(Subscription):
+    staff_id: str
+    name: str = ""
+    role: str | None = None
+    updated_at: datetime | None = None
+
+
+class Recipient(BaseModel):
+    staff_id: str
+    external: str
+
+
+class DeliveryRow(BaseModel):
+    id: str
+    kind: ReportKind
+    period: str
+    start: date
+    end: date
+    due_at: datetime
+    composed_at: datetime
+    title: str
+    summary: list[str]
+    totals: kpi.Kpis
+    csv_filename: str
+    csv_size: int
+    attached: bool
+    recipients: list[Recipient]
+
+
+class Delivery(DeliveryRow):
+    agents: list[kpi.AgentRow]
+    teams: dict[str, kpi.Kpis] = Field(default_factory=dict, description="Per team (weekly and monthly).")
+    conversation: ConversationKpis
+    csv_sha256: str
 
 
 def build_router(service: ReportingService) -> APIRouter:
@@ -275,6 +326,48 @@ def build_router(service: ReportingService) -> APIRouter:
             spikes=await service.spikes(today - timedelta(days=6), today),
             unknown_event_types=await service.unknown_types(),
         )
+
+    # ------------------------------------------------------------------ scheduled reports
+    @router.get("/reports/subscriptions/mine", response_model=SubscriptionView, tags=["scheduled reports"])
+    async def my_subscription(who: Supervisor) -> Any:
+        """Which scheduled reports I receive (daily 日报 at the close of each business day, weekly 周报 on the
+        first business day of the week, monthly 月报 on the 1st) and my external channel; with the next
+        delivery time of each kind."""
+        return await service.my_subscription(who.staff_id)
+
+    @router.put("/reports/subscriptions/mine", response_model=SubscriptionView, tags=["scheduled reports"])
+    async def save_my_subscription(body: Subscription, who: Supervisor) -> Any:
+        """Subscribe / unsubscribe. Every report comes in-app with a link; ``external`` e-mail or IM also
+        sends it there with the CSV attached (through the dispatcher's notifier)."""
+        role = StaffRole.ADMIN.value if StaffRole.ADMIN in who.roles else StaffRole.SUPERVISOR.value
+        return await service.save_subscription(who.staff_id, who.name, role, body)
+
+    @router.get("/reports/subscriptions", response_model=list[SubscriptionRow], tags=["scheduled reports"])
+    async def all_subscriptions(_: Admin) -> Any:
+        """Everyone's subscriptions (admin)."""
+        return await service.subscriptions()
+
+    @router.get("/reports/deliveries", response_model=list[DeliveryRow], tags=["scheduled reports"])
+    async def deliveries(_: Supervisor, kind: ReportKind | None = None, limit: Limit = 50) -> Any:
+        """The composed scheduled reports, newest first (optionally one kind)."""
+        return await service.deliveries(kind, limit)
+
+    @router.get("/reports/deliveries/{report_id}.csv", tags=["scheduled reports"], response_class=Response,
+                responses={200: {"content": {"text/csv": {}}, "description": "`period,metric,key,value` rows."}})
+    async def delivery_csv(report_id: ReportId, _: Supervisor) -> Response:
+        """The CSV exactly as it was delivered."""
+        run = await service.delivery(report_id, with_csv=True)
+        if run is None:
+            raise ApiError(404, "report_not_found", f"no report {report_id}")
+        return _csv(run["csv"], run["csv_filename"].removesuffix(".csv"))
+
+    @router.get("/reports/deliveries/{report_id}", response_model=Delivery, tags=["scheduled reports"])
+    async def delivery(report_id: ReportId, _: Supervisor) -> Any:
+        """One scheduled report: period, headline figures, the agent comparison, its recipients."""
+        run = await service.delivery(report_id)
+        if run is None:
+            raise ApiError(404, "report_not_found", f"no report {report_id}")
+        return run
 
     @router.post("/admin/rebuild", tags=["admin"])
     async def rebuild(_: Admin) -> dict[str, int]:

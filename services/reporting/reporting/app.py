@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -12,10 +12,12 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import Field, field_validator
 
 from servicekit import ServiceKit, ServiceSettings
+from servicekit.clock import every
 
 from . import handlers
 from .api import build_router
 from .dashboard import build_dashboard_router
+from .schedule import ReportCalendar, parse_holidays, parse_workdays
 from .service import ReportingService, SpikeSettings
 from .store import ReportingStore
 
@@ -33,6 +35,31 @@ class ReportingSettings(ServiceSettings):
     aggregate_relay_interval_seconds: float = Field(default=5.0, gt=0)
     aggregate_grace_seconds: float = Field(default=30.0, ge=0, description="Age before pending increments are re-applied.")
     dashboard_refresh_seconds: int = Field(default=30, ge=5, le=3600)
+    report_workdays: str = Field(default="1,2,3,4,5", description="Business weekdays of the scheduled reports "
+                                 "(ISO, Monday = 1), comma separated.")
+    report_holidays: str = Field(default="", description="Days off of the scheduled reports, YYYY-MM-DD, comma "
+                                 "separated (a daily report after them covers them).")
+    report_close_time: time = Field(default=time(18, 0), description="Close of the business day (local): the "
+                                    "daily report is composed and delivered then.")
+    report_morning_time: time = Field(default=time(9, 0), description="Local time the weekly (first business "
+                                      "day of the week) and monthly (the 1st) reports are delivered.")
+
+    @field_validator("report_workdays")
+    @classmethod
+    def _workdays(cls, value: str) -> str:
+        parse_workdays(value)
+        return value
+
+    @field_validator("report_holidays")
+    @classmethod
+    def _holidays(cls, value: str) -> str:
+        parse_holidays(value)
+        return value
+
+    def report_calendar(self) -> ReportCalendar:
+        return ReportCalendar(timezone=self.business_timezone, workdays=parse_workdays(self.report_workdays),
+                              holidays=parse_holidays(self.report_holidays), close=self.report_close_time,
+                              morning=self.report_morning_time)
 
     @field_validator("business_timezone")
     @classmethod
@@ -45,17 +72,6 @@ class ReportingSettings(ServiceSettings):
         return value
 
 
-async def _every(seconds: float, name: str, job: object) -> None:
-    while True:
-        await asyncio.sleep(seconds)
-        try:
-            await job()  # type: ignore[operator]
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("%s pass failed; retrying", name)
-
-
 def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     settings = settings or ReportingSettings()
     kit = ServiceKit(
@@ -65,17 +81,20 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         "high-frequency issues, spike detection and a dashboard for supervisors.",
     )
     store = ReportingStore(kit.db)
-    outbox = kit.use_outbox(store.spikes)
+    outbox = kit.use_outbox(store.spikes, store.runs)
     service = ReportingService(
         store, timezone=settings.business_timezone, outbox=outbox,
         spikes=SpikeSettings(ratio=settings.spike_ratio, min_count=settings.spike_min_count,
                              baseline_days=settings.spike_baseline_days),
+        calendar=settings.report_calendar(), schedule_clock=kit.clock,
     )
     kit.on_startup(store.ensure_indexes)
     handlers.register(kit.bus, service)
-    kit.background("spike-scanner", lambda: _every(settings.spike_scan_interval_seconds, "spike scan",
-                                                   service.scan_spikes))
-    kit.background("aggregate-relay", lambda: _every(
+    kit.background("spike-scanner", lambda: every(settings.spike_scan_interval_seconds, "spike scan",
+                                                  service.scan_spikes))
+    kit.background("report-scheduler", lambda: every(settings.schedule_tick_seconds, "report scheduler",
+                                                     service.deliver_due_reports))
+    kit.background("aggregate-relay", lambda: every(
         settings.aggregate_relay_interval_seconds, "aggregate relay",
         lambda: service.relay_pending(settings.aggregate_grace_seconds)))
     kit.app.include_router(build_router(service))

@@ -4,7 +4,8 @@
 |----------------|----------------------------------|---------------|
 | reporting.all  | every event (routing key ``#``)  | on_any_event  |
 
-Publishes: report.spike_detected (from the spike scanner, through the ``spikes`` outbox).
+Publishes: report.spike_detected (from the spike scanner, through the ``spikes`` outbox) and report.ready
+(from the report scheduler, through the ``report_runs`` outbox).
 The handler returns only after its writes (ticket fact with its aggregate increments, then the event
 log); FastStream then acks. A duplicate delivery changes nothing. A well-formed event of a type this
 service has no contract for is kept in ``unknown_events`` and counted (not dead-lettered), so a new
@@ -18,11 +19,12 @@ from __future__ import annotations
 from typing import Any
 
 from contracts import Event, ReportSpikeDetected
+from contracts.events_reporting import ReportReady
 from servicekit import EventBus
 
 from .service import ReportingService
 
-PUBLISHES: tuple[type[Event], ...] = (ReportSpikeDetected,)
+PUBLISHES: tuple[type[Event], ...] = (ReportSpikeDetected, ReportReady)
 
 
 def register(bus: EventBus, service: ReportingService) -> None:

@@ -5,18 +5,29 @@ Called by the broker handler, the background jobs and the HTTP API."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import logging
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from contracts import Event, ReportSpikeDetected, ReportSpikeDetectedPayload, UnknownEventType, UtcDatetime, parse_event, utcnow
+from contracts.events_reporting import (
+    MAX_ATTACHMENT_BYTES,
+    ReportAttachment,
+    ReportReady,
+    ReportReadyPayload,
+    ReportRecipient,
+)
+from servicekit.clock import Clock, SystemClock
 from servicekit.outbox import Outbox, outbox_entries
 
-from . import domain, knowledge, kpi
+from . import domain, knowledge, kpi, schedule
+from .schedule import Period, ReportCalendar
 from .domain import DailyReport, TicketFact
 from .store import ReportingStore
 
@@ -48,16 +59,34 @@ class SpikeSettings(BaseModel):
     baseline_days: int = 7
 
 
+class Subscription(BaseModel):
+    """Which scheduled reports a supervisor / admin receives, and through which external channel besides
+    the in-app notification (the CSV is attached there)."""
+
+    daily: bool = False
+    weekly: bool = False
+    monthly: bool = False
+    external: schedule.External = "none"
+
+
+REPORTS_LINK = "/#/dashboard"
+"""Where a delivered report is read: the console's dashboard page (the live dashboard, the delivered reports
+with their figures and CSV, the subscription)."""
+
+
 class ReportingService:
     def __init__(
         self, store: ReportingStore, *, timezone: str, clock: Callable[[], datetime] = utcnow,
         outbox: Outbox | None = None, spikes: SpikeSettings | None = None,
+        calendar: ReportCalendar | None = None, schedule_clock: Clock | None = None,
     ) -> None:
         self.store = store
         self.timezone = timezone
         self.clock = clock
         self.outbox = outbox
         self.spike_settings = spikes or SpikeSettings()
+        self.calendar = calendar or ReportCalendar(timezone=timezone)
+        self.schedule_clock: Clock = schedule_clock or SystemClock()
         self._rebuild_lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ intake of events
@@ -177,6 +206,14 @@ class ReportingService:
                     kpi.add_cells(per_agent, {agent: doc.get("c") or {}})
         return kpi.agent_rows(per_agent)
 
+    async def team_report(self, start: date, end: date) -> dict[str, kpi.Kpis]:
+        """Per team (部门) over ``[start, end]``: the KPI figures of the tickets each team handled (backlog is not
+        split by team here: it stays 0)."""
+        per_team: dict[str, dict[str, float]] = {}
+        for doc in await self.store.kind_cells("team", start, end):
+            kpi.add_cells(per_team, {doc["scope"].split("=", 1)[1]: doc.get("c") or {}})
+        return {team: kpi.kpis_of(counts, 0) for team, counts in sorted(per_team.items())}
+
     async def knowledge_report(self, start: date, end: date) -> knowledge.KnowledgeReport:
         """Per knowledge item over the tickets created in ``[start, end]``: suggested, used, verdicts and the
         satisfaction of the tickets it was used on (the ``all`` cells of the period and the item catalog)."""
@@ -226,6 +263,94 @@ class ReportingService:
         docs = await self.store.list_spikes(start, end)
         return [{k: v for k, v in d.items() if k != "_id"} for d in docs]
 
+    # ------------------------------------------------------------------ scheduled reports (000 七, 004 四)
+    async def my_subscription(self, staff_id: str) -> dict[str, Any]:
+        doc = await self.store.subscription(staff_id)
+        return self._subscription_view(staff_id, doc)
+
+    def _subscription_view(self, staff_id: str, doc: dict[str, Any] | None) -> dict[str, Any]:
+        sub = Subscription.model_validate(doc or {})
+        now = self.schedule_clock.now()
+        return {"staff_id": staff_id, "name": (doc or {}).get("name", ""), "role": (doc or {}).get("role"),
+                **sub.model_dump(), "updated_at": (doc or {}).get("updated_at"),
+                "next": {k: schedule.next_due(k, now, self.calendar).due_at for k in schedule.KINDS}}
+
+    async def save_subscription(self, staff_id: str, name: str, role: str, sub: Subscription) -> dict[str, Any]:
+        doc = await self.store.save_subscription(staff_id, {**sub.model_dump(), "name": name[:100], "role": role,
+                                                            "updated_at": self.clock()})
+        return self._subscription_view(staff_id, doc)
+
+    async def subscriptions(self) -> list[dict[str, Any]]:
+        return [{"staff_id": d["_id"], **{k: v for k, v in d.items() if k != "_id"}}
+                for d in await self.store.list_subscriptions()]
+
+    async def deliver_due_reports(self) -> list[str]:
+        """One scheduler pass: the latest due period of each kind that has no run yet is composed and
+        claimed (the run's ``_id`` names the period); its ``report.ready`` goes out through the outbox in the
+        same document. A restart or a second replica finds the run and does nothing; a period missed while
+        the service was down is the latest due one, so it is caught up once. Returns the new run ids."""
+        now = self.schedule_clock.now()
+        new = []
+        for period in schedule.due_now(now, self.calendar):
+            if await self.store.run_exists(period.id):
+                continue
+            doc = await self.compose(period, now)
+            if await self.store.insert_run(doc):
+                new.append(period.id)
+                log.info("report %s composed for %d recipients", period.id, len(doc["recipients"]))
+                if self.outbox is not None:
+                    await self.outbox.flush(self.store.runs, period.id, doc["outbox"])
+        return new
+
+    async def compose(self, period: Period, now: datetime) -> dict[str, Any]:
+        """The run document of ``period``: figures, CSV, recipients as of now, and its event."""
+        report = await self.kpi_report(period.start, period.end, "day")
+        compare = period.kind != "daily"  # the weekly department analysis and the monthly report compare
+        agents = await self.agent_report(period.start, period.end) if compare else []
+        teams = await self.team_report(period.start, period.end) if compare else {}
+        body = schedule.report_csv(report, agents, teams)
+        raw = body.encode("utf-8")
+        digest = hashlib.sha256(raw).hexdigest()
+        filename = f"{period.kind}-report-{period.key}.csv"
+        attachment = None
+        if len(raw) <= MAX_ATTACHMENT_BYTES:
+            attachment = ReportAttachment(filename=filename, size=len(raw), sha256=digest,
+                                          content_base64=base64.b64encode(raw).decode())
+        else:
+            log.warning("report %s: CSV of %d bytes is not attached (limit %d); recipients get the link",
+                        period.id, len(raw), MAX_ATTACHMENT_BYTES)
+        recipients = []
+        for d in await self.store.subscribers(period.kind):
+            try:
+                recipients.append(ReportRecipient(staff_id=d["_id"], external=d.get("external") or "none"))
+            except ValidationError:  # never let one odd subscription stop every report
+                log.warning("report %s: subscription %r is not a valid recipient; skipped", period.id, d.get("_id"))
+        summary = schedule.summary_lines(report.totals, agents)
+        event = ReportReady.new(ReportReadyPayload(
+            report_id=period.id, kind=period.kind, period=period.key, start=period.start.isoformat(),
+            end=period.end.isoformat(), title=schedule.title(period), summary=summary, link=REPORTS_LINK,
+            csv_path=f"/api/reporting/v1/reports/deliveries/{period.id}.csv", recipients=recipients,
+            attachment=attachment, composed_at=now,
+        ), correlation_id=f"report-{period.id}", producer=domain.PRODUCER)
+        return {
+            "_id": period.id, "kind": period.kind, "period": period.key, "start": period.start.isoformat(),
+            "end": period.end.isoformat(), "due_at": period.due_at, "composed_at": now,
+            "title": schedule.title(period), "summary": summary, "totals": report.totals.model_dump(),
+            "conversation": report.conversation.model_dump(), "agents": [a.model_dump() for a in agents],
+            "teams": {team: k.model_dump() for team, k in teams.items()},
+            "csv": body, "csv_filename": filename, "csv_size": len(raw), "csv_sha256": digest,
+            "attached": attachment is not None,
+            "recipients": [r.model_dump() for r in recipients], "event_id": str(event.event_id),
+            "outbox": outbox_entries(event),
+        }
+
+    async def deliveries(self, kind: str | None, limit: int) -> list[dict[str, Any]]:
+        return [_run_view(d) for d in await self.store.list_runs(kind, limit)]
+
+    async def delivery(self, run_id: str, *, with_csv: bool = False) -> dict[str, Any] | None:
+        doc = await self.store.get_run(run_id, with_csv=with_csv)
+        return _run_view(doc) if doc else None
+
     # ------------------------------------------------------------------ rebuild
     async def rebuild(self) -> dict[str, int]:
         """Drop the facts, aggregates and item catalog and replay the raw event log (and kept unknown-type events
@@ -249,3 +374,7 @@ class ReportingService:
             facts = await self.store.facts.count_documents({})
             log.info("rebuild: %d events replayed, %d promoted, %d facts", replayed, promoted, facts)
             return {"events_replayed": replayed, "unknown_promoted": promoted, "facts": facts}
+
+
+def _run_view(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"id": doc["_id"], **{k: v for k, v in doc.items() if k not in ("_id", "outbox")}}

@@ -14,6 +14,12 @@
 * ``unknown_events`` — well-formed events of types this service has no contract for (kept, counted,
                      replayed by a rebuild once the contract is known).
 * ``spikes``       — detected spikes, ``_id`` = ``<day>|<dimension>|<value>``, with their outbox.
+* ``report_subscriptions`` — who receives the scheduled reports, ``_id`` = staff id: name, role, the
+                     kinds (daily / weekly / monthly) and the external channel (none / email / im).
+* ``report_runs``  — one document per scheduled report, ``_id`` = ``<kind>:<period>`` (``daily:2026-12-04``):
+                     the period, the composed figures, the CSV, the recipients as they were, and the outbox
+                     entry of its ``report.ready``. The insert is the claim: two replicas or a restart
+                     composing the same period → one document, one event.
 * ``knowledge_items`` — the knowledge-base item catalog, ``_id`` = item id: ``changed.<field>`` (from
                      ``knowledge.changed``) and ``seen.<field>`` (from suggestions and feedback), each
                      ``<stamp>\n<JSON value>`` written with ``$max``: the fixed-width stamp leads, so the
@@ -32,7 +38,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pydantic import BaseModel
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -78,6 +84,8 @@ class ReportingStore:
         self.unknown = db["unknown_events"]
         self.spikes = db["spikes"]
         self.items = db["knowledge_items"]
+        self.subscriptions = db["report_subscriptions"]
+        self.runs = db["report_runs"]
         # cell transactions: one at a time in this process, run by one task (apply_pending); callers
         # queued meanwhile go together in the next one
         self._cell_queue: list[tuple[str, list[dict[str, Any]], asyncio.Future[int]]] = []
@@ -96,6 +104,8 @@ class ReportingStore:
         await self.cells.create_index([("scope", ASCENDING), ("day", ASCENDING)], name="scope_day")
         await self.cells.create_index([("kind", ASCENDING), ("day", ASCENDING)], name="kind_day")
         await self.unknown.create_index("event_type", name="type")
+        await self.runs.create_index([("due_at", DESCENDING)], name="due")
+        await self.runs.create_index([("kind", ASCENDING), ("due_at", DESCENDING)], name="kind_due")
 
     # ------------------------------------------------------------------ event log
     async def log_event(self, entry: LoggedEvent) -> bool:
@@ -341,3 +351,45 @@ class ReportingStore:
             closed=await self.facts.count_documents({"closed_days": key}),
             reopened=await self.facts.count_documents({"reopened_days": key}),
         )
+
+    # ------------------------------------------------------------------ scheduled reports
+    async def subscription(self, staff_id: str) -> dict[str, Any] | None:
+        return await self.subscriptions.find_one({"_id": staff_id})
+
+    async def save_subscription(self, staff_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        for attempt in range(2):  # two first saves racing: the loser's upsert fails on _id, its retry updates
+            try:
+                doc = await self.subscriptions.find_one_and_update(
+                    {"_id": staff_id}, {"$set": fields}, upsert=True, return_document=ReturnDocument.AFTER)
+                return dict(doc)
+            except DuplicateKeyError:
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def list_subscriptions(self, limit: int = 1000) -> list[dict[str, Any]]:
+        return [d async for d in self.subscriptions.find({}).sort("_id", ASCENDING).limit(limit)]
+
+    async def subscribers(self, kind: str) -> list[dict[str, Any]]:
+        """Everyone subscribed to ``kind`` (a staff team: hundreds at most)."""
+        return [d async for d in self.subscriptions.find({kind: True}).sort("_id", ASCENDING).limit(500)]
+
+    async def run_exists(self, run_id: str) -> bool:
+        return await self.runs.find_one({"_id": run_id}, {"_id": 1}) is not None
+
+    async def insert_run(self, doc: dict[str, Any]) -> bool:
+        """Claim the period: False when it was composed before (another replica, an earlier start)."""
+        try:
+            await self.runs.insert_one(doc)
+            return True
+        except DuplicateKeyError:
+            return False
+
+    async def list_runs(self, kind: str | None, limit: int) -> list[dict[str, Any]]:
+        query = {"kind": kind} if kind else {}
+        cursor = self.runs.find(query, {"csv": 0, "outbox": 0, "agents": 0, "report": 0})
+        return [d async for d in cursor.sort([("due_at", DESCENDING), ("_id", DESCENDING)]).limit(limit)]
+
+    async def get_run(self, run_id: str, *, with_csv: bool = False) -> dict[str, Any] | None:
+        projection = {"outbox": 0} if with_csv else {"outbox": 0, "csv": 0}
+        return await self.runs.find_one({"_id": run_id}, projection)

@@ -6,10 +6,11 @@ import { h, mount, setTimeZone, toast } from "./ui.js";
 import { loginView, passwordView } from "./views/auth.js";
 import { queueView, notificationsView, collaborationView, notificationSubject } from "./views/agent.js";
 import { ticketView } from "./views/ticket.js";
-import { teamView, waitingView, overdueView, dashboardView } from "./views/supervisor.js";
+import { teamView, waitingView, overdueView } from "./views/supervisor.js";
 import { staffView, slaView, rulesView } from "./views/admin.js";
 import { knowledgeView } from "./views/knowledge.js";
 import { backupsView } from "./views/backups.js";
+import { reportsView } from "./views/reports.js";
 
 const config = { refresh_seconds: 15, dashboard_url: "", time_zone: "Asia/Shanghai" };
 
@@ -20,7 +21,7 @@ const ROUTES = [
   { path: "team", view: teamView, roles: ["supervisor", "admin"], nav: "nav.team" },
   { path: "waiting", view: waitingView, roles: ["supervisor", "admin"], nav: "nav.waiting" },
   { path: "overdue", view: overdueView, roles: ["supervisor", "admin"], nav: "nav.overdue" },
-  { path: "dashboard", view: dashboardView, roles: ["supervisor", "admin"], nav: "nav.dashboard" },
+  { path: "dashboard", view: reportsView, roles: ["supervisor", "admin"], nav: "nav.dashboard" },
   { path: "staff", view: staffView, roles: ["admin"], nav: "nav.staff" },
   { path: "sla", view: slaView, roles: ["supervisor", "admin"], nav: "nav.sla" },
   { path: "rules", view: rulesView, roles: ["supervisor", "admin"], nav: "nav.rules" },

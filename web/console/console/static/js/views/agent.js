@@ -111,6 +111,11 @@ export function notificationSubject(n) {
 
 export function notificationBody(n) {
   const d = n.data ?? {};
+  if (n.kind === "report.ready" && d.report_id) {
+    // a scheduled report: its headline lines (the first line of the body is the title, shown as the subject)
+    return [n.body.split("\n").slice(1).map((line) => h("div", { class: "small" }, line)),
+      h("a", { href: `#/dashboard/${encodeURIComponent(d.report_id)}`, class: "report-link" }, t("reports.open"))];
+  }
   if (n.kind !== "ticket.customer_replied" || !d.ticket_no) return n.body;
   const facts = [d.attachments ? t("notif.attachments", { n: d.attachments }) : null,
     d.reply_count ? t("notif.nth", { n: d.reply_count }) : null,
@@ -125,9 +130,10 @@ export async function notificationsView(root) {
     await api("dispatcher", "notifications/read-all", { method: "POST" });
     await notificationsView(root);
   };
-  const open = async (n) => {
+  const open = async (n, follow = true) => {
     if (n.status !== "read") await api("dispatcher", `notifications/${encodeURIComponent(n.id)}/read`, { method: "POST" }).catch(() => null);
-    if (n.ticket_id) location.hash = `#/ticket/${encodeURIComponent(n.ticket_id)}`;
+    if (follow && n.ticket_id) location.hash = `#/ticket/${encodeURIComponent(n.ticket_id)}`;
+    else if (follow && n.kind === "report.ready" && n.data?.report_id) location.hash = `#/dashboard/${encodeURIComponent(n.data.report_id)}`;
     else await notificationsView(root);
   };
   mount(root,
@@ -140,7 +146,7 @@ export async function notificationsView(root) {
       { title: t("col.kind"), cell: (n) => tag(label("notif", n.kind), `kind-${n.kind.replace(/\./g, "-")}`) },
       { title: t("col.subject"), cell: (n) => h("strong", {}, notificationSubject(n)) },
       { title: t("col.details"), cell: (n) => notificationBody(n) },
-      { title: t("actions"), cell: (n) => n.read_at ? "" : h("button", { type: "button", class: "ghost", onclick: () => open({ ...n, ticket_id: null }) }, t("notif.mark")) },
+      { title: t("actions"), cell: (n) => n.read_at ? "" : h("button", { type: "button", class: "ghost", onclick: () => open(n, false) }, t("notif.mark")) },
     ], inbox.items, { onRow: open, rowClass: (n) => (n.read_at ? "" : n.kind === "sla.breached" ? "row-breached"
       : n.kind === "sla.warning" ? "row-warning" : n.kind === "ticket.customer_replied" ? "row-awaiting" : ""),
       empty: t("notif.empty") }));

@@ -1,5 +1,6 @@
-// The supervisor's screens: team members and load, team and unassigned queues, overdue approval,
-// the dashboard link. Reassigning and correcting a classification happen on the ticket page.
+// The supervisor's screens: team members and load, team and unassigned queues, overdue approval (the
+// dashboard page with the scheduled reports is views/reports.js). Reassigning and correcting a
+// classification happen on the ticket page.
 import { api } from "../api.js";
 import { t, label, options } from "../i18n.js";
 import * as session from "../session.js";
@@ -109,11 +110,4 @@ export async function overdueView(root) {
         ? c.overdue_reasons.map((r) => `${label("overdue", r.code)} · ${r.recorded_by}`).join("; ")
         : overdueForm(c.ticket_id, () => overdueView(root)) },
     ], clocks, { rowClass: () => "row-breached", empty: t("overdue.empty") }));
-}
-
-export async function dashboardView(root, ctx) {
-  const url = ctx.config.dashboard_url;
-  const link = url ? `${url}${url.includes("?") ? "&" : "?"}lang=${document.documentElement.lang === "en" ? "en" : "zh"}#token=${enc(session.token())}` : null;
-  mount(root, h("h1", {}, t("dashboard.title")),
-    h("div", { class: "panel" }, link ? h("a", { href: link, target: "_blank", rel: "noopener", id: "dashboard-link" }, t("dashboard.open")) : t("none")));
 }
