@@ -16,6 +16,7 @@ from servicekit import ServiceKit, ServiceSettings
 from . import handlers
 from .api import build_router
 from .dashboard import build_dashboard_router
+from .incident_api import build_incident_router
 from .service import ReportingService, SpikeSettings
 from .store import ReportingStore
 
@@ -79,6 +80,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         settings.aggregate_relay_interval_seconds, "aggregate relay",
         lambda: service.relay_pending(settings.aggregate_grace_seconds)))
     kit.app.include_router(build_router(service))
+    kit.app.include_router(build_incident_router(service))
     kit.app.include_router(build_dashboard_router(refresh_seconds=settings.dashboard_refresh_seconds))
     kit.app.mount("/static", StaticFiles(directory=STATIC), name="static")
     kit.app.state.service = service
