@@ -9,6 +9,8 @@ import { ticketView } from "./views/ticket.js";
 import { teamView, waitingView, overdueView, dashboardView } from "./views/supervisor.js";
 import { staffView, slaView, rulesView } from "./views/admin.js";
 import { knowledgeView } from "./views/knowledge.js";
+import { incidentsView } from "./views/incidents.js";
+import { refreshBanner } from "./incidents.js";
 
 const config = { refresh_seconds: 15, dashboard_url: "", time_zone: "Asia/Shanghai" };
 
@@ -20,6 +22,7 @@ const ROUTES = [
   { path: "waiting", view: waitingView, roles: ["supervisor", "admin"], nav: "nav.waiting" },
   { path: "overdue", view: overdueView, roles: ["supervisor", "admin"], nav: "nav.overdue" },
   { path: "dashboard", view: dashboardView, roles: ["supervisor", "admin"], nav: "nav.dashboard" },
+  { path: "incidents", view: incidentsView, roles: ["supervisor", "admin"], nav: "nav.incidents" },
   { path: "staff", view: staffView, roles: ["admin"], nav: "nav.staff" },
   { path: "sla", view: slaView, roles: ["supervisor", "admin"], nav: "nav.sla" },
   { path: "rules", view: rulesView, roles: ["supervisor", "admin"], nav: "nav.rules" },
@@ -63,6 +66,7 @@ async function render() {
   const view = document.getElementById("view");
   const claims = session.claims();
   if (!claims) {
+    refreshBanner();
     frame("");
     document.title = t("login.title");
     return loginView(view, { onSignedIn: () => { location.hash = session.mustChangePassword() ? "#/password" : home(); render(); } });
@@ -78,6 +82,7 @@ async function render() {
     return;
   }
   frame(path);
+  refreshBanner();  // crisis mode: every page shows the open incidents
   const ctx = { args, config, refresh: () => run(false) };
   // Each render draws into its own screen element. The first is shown at once; a background refresh
   // draws off-screen and replaces the shown one only if the user is still on this route and has not
@@ -158,6 +163,7 @@ async function start() {
   });
   window.addEventListener("hashchange", render);
   setInterval(pollUnread, Math.max(5, config.refresh_seconds) * 1000);
+  setInterval(refreshBanner, Math.max(5, config.refresh_seconds) * 1000);
   await render();
   pollUnread();
 }

@@ -5,6 +5,7 @@ import { api } from "../api.js";
 import { t, label, options } from "../i18n.js";
 import * as session from "../session.js";
 import { h, mount, tag, when, duration, slaState, form, field, select, toast, errorText, channelBadge } from "../ui.js";
+import { incidentBox } from "../incidents.js";
 import { slaCell } from "./agent.js";
 import { suggestionPanel } from "./knowledge.js";
 
@@ -274,6 +275,7 @@ export async function ticketView(root, ctx) {
     actions.push(action(t("act.overdue"), overdueForm(id, reload), { id: "act-overdue", open: supervisor && !clock.overdue_reasons?.length }));
   }
 
+  const crisis = await incidentBox(assignment, clock, canReply ? replyText : null);
   const ex = result?.explanation;
   mount(root,
     h("div", { class: "toolbar" }, h("a", { href: "#/queue" }, `← ${t("back")}`),
@@ -290,6 +292,7 @@ export async function ticketView(root, ctx) {
             ticket.resolution_summary ? [t("ticket.result"), ticket.resolution_summary] : null]),
           h("h3", {}, t("conv.title")),
           threadList(ticket, timeline ?? [], assignment),
+          crisis,
           suggestions,
           replyBox),
         actions.length ? h("section", { class: "panel" }, h("h2", {}, t("actions")), h("div", { class: "actions", id: "actions" }, actions)) : null),
