@@ -87,8 +87,11 @@ class Desk:
     def go(self, route: str) -> None:
         self.page.goto(f"{self.base}/#/{route}")
 
-    def shot(self, name: str) -> None:
+    def shot(self, name: str, at: str | None = None) -> None:
+        """The desk as seen (1366×768): from the top, or with ``at`` scrolled into view under the banner."""
         self.page.evaluate("window.scrollTo(0, 0); document.getElementById('toasts').replaceChildren()")
+        if at:
+            self.page.locator(at).scroll_into_view_if_needed()
         self.page.wait_for_timeout(200)
         self.page.screenshot(path=str(self.shots / f"console-crisis-{name}.png"), full_page=False)
 
@@ -184,7 +187,13 @@ def test_incident_from_a_spike_routes_to_its_team_shows_the_banner_and_closing_r
         agent.page.click("#insert-incident-reply")
         assert REPLY in agent.page.input_value("#reply-form textarea")
         assert banner.is_visible()
-        agent.shot("03-agent-ticket-reply")
+        agent.shot("03-agent-ticket-reply", at="#reply-form")
+        agent.page.click("#lang")  # English: the same banner and box, worded in English
+        banner.filter(has_text="Incident in progress").wait_for()
+        assert "Approved reply: " in banner.inner_text() and REPLY in banner.inner_text()
+        assert agent.page.locator("#insert-incident-reply").inner_text() == "Insert the approved reply"
+        agent.shot("04-agent-ticket-en")
+        agent.page.click("#lang")
 
         # ---------------------------------------------------------------- 5. closing restores normal routing
         sup.go("incidents")

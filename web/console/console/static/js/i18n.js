@@ -236,8 +236,8 @@ const en = {
 };
 // crisis mode (issue 19): the incident banner, the ticket page's incident box and the supervisor's screen
 Object.assign(zh, {
-  "nav.incidents": "应急事件", "inc.banner": "应急事件进行中", "inc.since": "自 {t} 起 · {id}", "inc.manage": "管理",
-  "inc.reply": "统一回复口径", "inc.tag": "应急事件", "inc.closed": "已结束", "inc.insert": "插入统一回复口径",
+  "nav.incidents": "应急事件", "inc.banner": "应急事件进行中：{title}", "inc.since": "自 {t} 起 · {id}", "inc.manage": "管理",
+  "inc.reply": "统一回复口径", "inc.reply_label": "统一回复口径：", "inc.tag": "应急事件", "inc.closed": "已结束", "inc.insert": "插入统一回复口径",
   "inc.sla_applied": "本工单按应急 SLA 计时：首次响应 {fr} 分钟，解决 {res} 分钟",
   "inc.screen": "应急事件", "inc.hint": "由突增告警或手动启动应急预案：匹配的新工单优先分配给应急小组，并使用统一回复口径与应急 SLA。",
   "inc.spikes": "突增告警（近7天）", "inc.no_spikes": "近7天没有突增告警", "inc.day": "日期", "inc.dimension": "维度",
@@ -254,8 +254,8 @@ Object.assign(zh, {
   "inc.closed_at": "结束时间",
 });
 Object.assign(en, {
-  "nav.incidents": "Incidents", "inc.banner": "Incident in progress", "inc.since": "since {t} · {id}", "inc.manage": "Manage",
-  "inc.reply": "Approved reply", "inc.tag": "Incident", "inc.closed": "closed", "inc.insert": "Insert the approved reply",
+  "nav.incidents": "Incidents", "inc.banner": "Incident in progress: {title}", "inc.since": "since {t} · {id}", "inc.manage": "Manage",
+  "inc.reply": "Approved reply", "inc.reply_label": "Approved reply: ", "inc.tag": "Incident", "inc.closed": "closed", "inc.insert": "Insert the approved reply",
   "inc.sla_applied": "This ticket runs on the incident SLA: first response {fr} min, resolution {res} min",
   "inc.screen": "Incidents", "inc.hint": "Opened from a spike or by hand: matching new tickets go to the incident team first, with the approved reply and the incident SLA.",
   "inc.spikes": "Spikes (7 days)", "inc.no_spikes": "No spike in the last 7 days", "inc.day": "Day", "inc.dimension": "By",
@@ -333,6 +333,8 @@ const enums = {
       classification: "Classification" },
   },
 };
+enums.zh.entry.incident = "应急事件";  // crisis mode: the ticket's link to an incident in its timeline
+enums.en.entry.incident = "Incident";
 const dictionaries = { zh, en };
 const KEY = "console.lang";
 

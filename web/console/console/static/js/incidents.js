@@ -36,10 +36,10 @@ export function drawBanner(el = document.getElementById("incident-banner")) {
   const manage = session.has("supervisor", "admin");
   mount(el, open.map((i) => h("div", { class: "incident", dataset: { incidentId: i.incident_id } },
     h("div", { class: "incident-head" },
-      h("strong", {}, `${t("inc.banner")}：${i.title}`),
+      h("strong", {}, t("inc.banner", { title: i.title })),
       h("span", { class: "incident-meta" }, t("inc.since", { t: when(i.opened_at), id: i.incident_id })),
       manage ? h("a", { href: "#/incidents", class: "incident-manage" }, t("inc.manage")) : null),
-    i.reply_text ? h("div", { class: "incident-reply" }, h("span", { class: "incident-label" }, `${t("inc.reply")}：`),
+    i.reply_text ? h("div", { class: "incident-reply" }, h("span", { class: "incident-label" }, t("inc.reply_label")),
       h("span", { class: "incident-text" }, i.reply_text)) : null)));
 }
 
