@@ -95,3 +95,34 @@ async def test_incident_panel_figures(running: dict[str, Any]) -> None:
     await running["service"].rebuild()
     again = (await client.get(f"/api/v1/reports/incidents/{IID}", headers=SUPERVISOR)).json()
     assert again["figures"] == one["figures"]
+
+
+# ----------------------------------------------------------------------------- the dashboard page (Chromium)
+def test_dashboard_shows_the_open_incident_panel(chromium: Any, artifacts_dir: Any) -> None:
+    from reporting.app import ReportingSettings, create_app
+    from servicekit.testing import TEST_JWT_SECRET, LiveServer, token
+
+    async def prepare(running: dict[str, Any]) -> None:
+        running["service"].clock = lambda: local(D1, 15)
+        for event in (opened(local(D1, 9)), f.created("t001", local(D1, 10)), linked("t001", local(D1, 10, 2)),
+                      f.responded("t001", local(D1, 10, 12)), f.created("t002", local(D1, 10)),
+                      linked("t002", local(D1, 10, 3)), f.breached("t002", local(D1, 12))):
+            await running["service"].record_raw(event.model_dump(mode="json"))
+
+    settings = ReportingSettings(jwt_secret=TEST_JWT_SECRET, business_timezone="Asia/Shanghai", log_format="text")
+    with LiveServer(create_app(settings), prepare=prepare) as live:
+        context = chromium.new_context(viewport={"width": 1366, "height": 1400}, locale="zh-CN")
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{live.url}/dashboard#token={token(StaffRole.SUPERVISOR, staff_id='S1')}")
+        page.wait_for_selector("body[data-loaded='true']")
+        [item] = page.locator("#incidents li").all_inner_texts()
+        assert item == f"{IID} 物流延误 — 工单 2, 未结 2, 超时 1, 平均首响(分) 12"
+        assert page.locator("[data-i18n='incidents']").inner_text() == "应急事件（进行中）"
+        page.locator("#incidents").scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts_dir / "reporting-dashboard-incidents.png"))
+        page.click("#lang")
+        assert page.locator("#incidents li").inner_text().endswith("tickets 2, open 2, breached 1, avg first response (min) 12")
+        context.close()
+    assert errors == []
