@@ -250,6 +250,11 @@ class DispatcherService:
             if spike is None:
                 raise DomainError("match_too_broad", "give a match or the spike the incident comes from")
             match = crisis.match_from_spike(spike)
+        if spike is not None:  # a second click on the same spike (the console hides the button once opened)
+            same = [i for i in await self.store.incidents_by_status(IncidentStatus.OPEN, MAX_OPEN_INCIDENTS)
+                    if i.spike is not None and i.spike.id == spike.id]
+            if same:
+                raise DomainError("incident_exists", f"incident {same[0].incident_id} is already open for this spike")
         roster = {m.staff_id: m for m in await self.store.roster()}
         members = crisis.check_team(team, roster)
         now = _now()
