@@ -11,9 +11,12 @@ dispatcher's pure decisions about incidents. No I/O here (part of the domain, ke
   tickets already linked keep the tag and the SLA override.
 * A linked ticket is routed to the least-loaded incident-team member with a free slot (seniors first for
   P1/P2 and VIPs, as everywhere); when none has room it falls back to normal routing (the category's team,
-  then frontline) and, failing that, waits in its category team's queue — still tagged. A crisis must not
-  leave customers waiting behind a full team; the supervisor sees the fall-backs in the routing
-  explanations and adds people to the team.
+  then frontline) and, failing that, waits in its category team's queue — still tagged; a slot an
+  incident-team member frees is offered to those waiting tickets too. A crisis must not leave customers
+  waiting behind a full team; the supervisor sees the fall-backs in the routing explanations and adds
+  people to the team.
+* The SLA override a ticket gets is the incident's at the moment it is linked: a later change of the
+  override applies to tickets linked from then on (a deadline never moves under an agent's feet).
 """
 
 from __future__ import annotations

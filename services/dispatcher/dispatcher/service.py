@@ -240,6 +240,15 @@ class DispatcherService:
         incident = await self.store.get_incident(a.incident_id)
         return incident if incident is not None and incident.status == IncidentStatus.OPEN else None
 
+    async def _incident_queues(self, freed: Sequence[str]) -> set[Team]:
+        """A slot freed by an incident-team member also serves the queues its incident's tickets wait in
+        (they wait in their category team's queue when the incident team and normal routing were full)."""
+        if not freed:
+            return set()
+        incidents = [i.incident_id for i in await self.store.incidents_by_status(IncidentStatus.OPEN, MAX_OPEN_INCIDENTS)
+                     if set(i.team) & set(freed)]
+        return await self.store.incident_waiting_teams(incidents) if incidents else set()
+
     # ------------------------------------------------------------------ crisis mode: incidents
     async def open_incident(
         self, *, title: str, match: crisis.IncidentMatch | None, spike: crisis.IncidentSpikeRef | None,
@@ -340,10 +349,13 @@ class DispatcherService:
             await self.store.mark_released(ticket_id, why, now)  # a classification claimed it meanwhile
             current = await self._reload(ticket_id)
         teams: set[Team] = {current.team} if current.team and current.agent_id else set()
+        freed: list[str] = []
         for holder in await self.store.slot_holders(ticket_id):
             if await self.store.release_slot(holder.staff_id, ticket_id):
                 log.info("ticket %s gave back its slot of %s (%s)", current.ticket_no, holder.staff_id, why)
                 teams.add(holder.team)
+                freed.append(holder.staff_id)
+        teams |= await self._incident_queues(freed)
         await self.assign_waiting(teams)
         return current
 

@@ -409,6 +409,12 @@ class DispatcherStore:
         )
         return entries if result.modified_count == 1 else None
 
+    async def incident_waiting_teams(self, incident_ids: Sequence[str]) -> set[Team]:
+        """The teams whose queues hold waiting tickets of these incidents."""
+        teams = await self.assignments.distinct(
+            "team", {"status": AssignmentStatus.QUEUED.value, "incident_id": {"$in": list(incident_ids)}})
+        return {Team(t) for t in teams if t}
+
     async def incident_tickets(self, incident_id: str, limit: int) -> list[Assignment]:
         cursor = self.assignments.find({"incident_id": incident_id}).sort(
             [("waiting_since", ASCENDING), ("_id", ASCENDING)]).limit(limit)

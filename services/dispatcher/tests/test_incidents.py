@@ -279,6 +279,30 @@ async def test_open_by_hand_validation(crisis_app: dict[str, Any]) -> None:
     assert any(n["kind"] == "incident.team" for n in inbox["items"])
 
 
+async def test_a_freed_incident_member_serves_the_incident_tickets_waiting_elsewhere(tmp_path: Path) -> None:
+    """Team and normal routing full: the third incident ticket waits in the complaints queue; when the
+    incident member finishes a ticket, the freed slot goes to it (not only to the member's own team queue)."""
+    roster = [{"staff_id": "SUP", "name": "主管甲", "role": "supervisor", "team": "complaints"},
+              {"staff_id": "C1", "name": "投诉乙", "role": "agent", "team": "complaints", "capacity": 1},
+              {"staff_id": "P1", "name": "产品丁", "role": "agent", "team": "product", "capacity": 1}]
+    path = tmp_path / "roster.json"
+    path.write_text(json.dumps({"staff": roster}, ensure_ascii=False), encoding="utf-8")
+    settings = DispatcherSettings(jwt_secret=TEST_JWT_SECRET, log_format="text", seed_file=path)
+    async with running_app(create_app(settings)) as running:
+        r = await running["client"].post("/api/v1/incidents", headers=SUP, json={
+            "title": "投诉激增", "match": {"categories": ["complaint"]}, "team": ["P1"]})
+        assert r.status_code == 201
+        await send(running, classified(1), classified(2), classified(3))
+        store = running["service"].store
+        assert [(await store.get(t)).agent_id for t in ("t0001", "t0002")] == ["P1", "C1"]
+        waiting = await store.get("t0003")
+        assert waiting.status == AssignmentStatus.QUEUED and waiting.team == Team.COMPLAINTS and waiting.incident_id
+        await running["service"].on_finished("t0001", "GD20261206001", "corr-t0001", "ticket.resolved")
+        served = await store.get("t0003")
+        assert served.status == AssignmentStatus.ASSIGNED and served.agent_id == "P1"
+        assert "incident team member" in published(running["kit"], TicketAssigned)[-1].payload.reason
+
+
 # ----------------------------------------------------------------------------- real wire server
 async def test_concurrent_routing_to_the_incident_team_respects_capacity(real_db: Any) -> None:
     """12 matching tickets routed at once by 4 "replicas": the two team members (capacity 2 each) take
@@ -313,5 +337,8 @@ async def test_concurrent_routing_to_the_incident_team_respects_capacity(real_db
     assert len(tagged) == 12
     assert all(sum(1 for e in d["outbox"] if e["event"]["event_type"] == "ticket.incident_linked") == 1 for d in tagged)
     assert all(d["assigned_at"].tzinfo is not None for d in tagged)
+    await store.assignments.insert_one({"_id": "tq", "status": "queued", "team": "complaints", "incident_id": inc.incident_id})
+    assert await store.incident_waiting_teams([inc.incident_id]) == {Team.COMPLAINTS}
+    assert await store.incident_waiting_teams(["INC-none"]) == set()
     stored = await store.get_incident(inc.incident_id)
     assert stored is not None and stored.opened_at.tzinfo is not None and stored.history[0].action == "opened"
