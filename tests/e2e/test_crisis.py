@@ -135,19 +135,26 @@ def test_incident_from_a_spike_routes_to_its_team_shows_the_banner_and_closing_r
         assert row_form.locator("input[name=title]").input_value().startswith("投诉建议突增")
         row_form.locator("input[name=title]").fill("物流延误集中投诉")
         row_form.locator("input[name=team]").fill(f"{A1}, {A2}")
-        row_form.locator("textarea[name=reply_text]").fill(REPLY)
+        row_form.locator("textarea[name=reply_text]").fill("您好，物流延误问题正在处理中。")  # a draft, approved below
         row_form.locator("input[name=first]").fill("15")
         row_form.locator("input[name=resolution]").fill("240")
         row_form.locator("button[type=submit]").click()
         panel = page.locator(".incident-panel")
         panel.wait_for()
+        page.locator("#incident-banner .incident").wait_for()
+        # the approved wording replaces the draft (统一回应口径): a new version, one more history line
+        edit = page.locator("form[id^=edit-]")
+        page.locator(".incident-panel details", has=edit).locator("summary").click()
+        edit.locator("textarea[name=reply_text]").fill(REPLY)
+        edit.locator("button[type=submit]").click()
+        page.locator("#incident-banner .incident-text").filter(has_text=REPLY).wait_for()
         incident = eventually(lambda: next(iter(call(platform, "GET", "dispatcher", "incidents?status=open")), None))
         incident_id = incident["incident_id"]
+        assert incident["version"] == 2 and [h["action"] for h in incident["history"]] == ["opened", "updated"]
         assert incident["spike"]["id"] == spike_id and incident["team"] == [A1, A2]
         assert incident["match"]["categories"] == ["complaint"] and incident["reply_text"] == REPLY
         assert incident["sla"] == {"first_response_minutes": 15, "resolution_minutes": 240}
-        assert incident["opened_by"] == SUP and incident["history"][0]["action"] == "opened"
-        page.locator("#incident-banner .incident").wait_for()
+        assert incident["opened_by"] == SUP and incident["history"][1]["by"] == SUP
         assert page.locator("#spikes .tag.incident").inner_text() == f"已启动 {incident_id}"
 
         # ---------------------------------------------------------------- 3. the next complaints go to the team
@@ -204,7 +211,7 @@ def test_incident_from_a_spike_routes_to_its_team_shows_the_banner_and_closing_r
         page.locator("#incident-banner").wait_for(state="hidden")
         closed = call(platform, "GET", "dispatcher", f"incidents/{incident_id}")
         assert closed["status"] == "closed" and closed["closed_by"] == SUP
-        assert [h["action"] for h in closed["history"]] == ["opened", "closed"]
+        assert [h["action"] for h in closed["history"]] == ["opened", "updated", "closed"]
         incident_id = None
         after = submit(platform, 13)
         tickets.append(after)
