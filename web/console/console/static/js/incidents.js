@@ -7,6 +7,7 @@ import * as session from "./session.js";
 import { h, mount, when, tag } from "./ui.js";
 
 let open = [];
+let drawn = "";  // what the banner shows now: redrawn only when it changes (a selection in it survives polling)
 
 /** The open incidents as last read (newest first). */
 export function openIncidents() {
@@ -19,6 +20,7 @@ export async function refreshBanner() {
   if (!el) return;
   if (!session.claims() || session.mustChangePassword()) {
     open = [];
+    drawn = "";
     el.hidden = true;
     return;
   }
@@ -32,8 +34,11 @@ export async function refreshBanner() {
 
 export function drawBanner(el = document.getElementById("incident-banner")) {
   if (!el) return;
-  el.hidden = open.length === 0;
   const manage = session.has("supervisor", "admin");
+  const key = JSON.stringify([document.documentElement.lang, manage, open.map((i) => [i.incident_id, i.version])]);
+  if (key === drawn) return;
+  drawn = key;
+  el.hidden = open.length === 0;
   mount(el, open.map((i) => h("div", { class: "incident", dataset: { incidentId: i.incident_id } },
     h("div", { class: "incident-head" },
       h("strong", {}, t("inc.banner", { title: i.title })),
