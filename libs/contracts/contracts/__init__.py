@@ -25,6 +25,7 @@ from .events import *  # noqa: F403
 from .events import ALL_EVENTS, TICKET_EVENTS
 from .events_classifier import *  # noqa: F403
 from .events_dispatcher import *  # noqa: F403
+from .events_incident import *  # noqa: F403
 from .events_intake import *  # noqa: F403
 from .events_knowledge import *  # noqa: F403
 from .events_reporting import *  # noqa: F403
@@ -68,3 +69,7 @@ __all__ = [
 from . import events_knowledge as _knowledge  # noqa: E402
 
 __all__ += list(_knowledge.__all__)
+
+from . import events_incident as _incident  # noqa: E402
+
+__all__ += list(_incident.__all__)

@@ -13,6 +13,7 @@ from servicekit.notify import notifier_from_settings
 
 from . import handlers
 from .api import build_router
+from .incident_api import build_incident_router
 from .domain import LockoutPolicy, parse_roster
 from .service import DispatcherService, Policy
 from .store import DispatcherStore
@@ -70,7 +71,7 @@ def create_app(settings: DispatcherSettings | None = None, *, database: Any = No
     )
     roster = parse_roster(settings.seed_file.read_text(encoding="utf-8"))  # fail fast on a bad seed file
     store = DispatcherStore(kit.db if database is None else database)
-    outbox = kit.use_outbox(store.assignments)
+    outbox = kit.use_outbox(store.assignments, store.incidents)
     policy = Policy(
         lockout=LockoutPolicy(max_failures=settings.login_max_failures, lock_seconds=settings.login_lock_seconds),
         reassign_unacknowledged=settings.reassign_unacknowledged,
@@ -95,5 +96,6 @@ def create_app(settings: DispatcherSettings | None = None, *, database: Any = No
     kit.background("notification-delivery", lambda: service.run_delivery(settings.notify_delivery_interval_seconds))
     handlers.register(kit.bus, service)
     kit.app.include_router(build_router(service, kit, settings.access_token_ttl_seconds))
+    kit.app.include_router(build_incident_router(service))
     kit.app.state.service = service
     return kit.app

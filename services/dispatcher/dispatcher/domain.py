@@ -215,6 +215,7 @@ class Candidate(BaseModel):
     resumed: bool = Field(default=False, description="Slot reserved by an earlier, interrupted attempt.")
     preferred: bool = Field(default=False, description="The ticket's previous agent (reopened ticket).")
     skill_matches: int = Field(default=0, description="How many of the ticket's tags are in the skill tags.")
+    incident: bool = Field(default=False, description="A member of the ticket's incident team (crisis mode).")
 
     @property
     def load_text(self) -> str:
@@ -322,6 +323,10 @@ def explain_assignment(
         why = "slot already reserved for this ticket by an interrupted attempt"
     elif chosen.preferred:
         why = "previous agent of the reopened ticket is on duty"
+    elif chosen.incident:
+        why = "incident team member with the lowest load"
+    elif plan.rule.startswith("incident "):
+        why = "no incident team member has a free slot: normal routing"
     elif chosen.fallback:
         why = f"no eligible agent in {plan.team.value}, frontline fallback with the lowest load"
     elif chosen.skill_matches and plan.prefer_senior and chosen.role == Position.SENIOR_AGENT:
@@ -394,6 +399,9 @@ class Assignment(BaseModel):
     sla_target: str | None = None
     expected_done_at: datetime | None = Field(default=None, description="Promised by the last transfer (003).")
     history: list[Decision] = Field(default_factory=list, description="Every routing decision, oldest first.")
+    incident_id: str | None = Field(default=None, description="The incident the ticket belongs to (crisis mode).")
+    incident_title: str | None = None
+    incident_linked_at: datetime | None = None
 
     def request(self) -> RoutingRequest:
         if self.category is None or self.module is None or self.priority is None or self.channel is None:

@@ -13,8 +13,10 @@
 | dispatcher.ticket.customer_replied     | ticket.customer_replied    | on_customer_replied |
 | dispatcher.report.ready                | report.ready               | on_report_ready     |
 
-Publishes: ticket.assigned, ticket.acknowledged, ticket.transferred (through the outbox of the
-``assignments`` document). Each handler returns only after its write; FastStream then acks. Duplicates
+Publishes: ticket.assigned, ticket.acknowledged, ticket.transferred, ticket.incident_linked (through the
+outbox of the ``assignments`` document); incident.opened, incident.updated, incident.closed (through the
+outbox of the ``incidents`` document; crisis mode needs no subscription: open incidents are read from the
+store for every classified ticket). Each handler returns only after its write; FastStream then acks. Duplicates
 are no-ops: a ticket is claimed once (``_id`` = ticket id), a slot is given back only while the ticket
 still holds it, moves are compare-and-set on (agent, assigned_at), and notifications are keyed by the
 source event id (a scheduled report's by its report id; a customer reply tells the assignee by the
@@ -25,6 +27,9 @@ from __future__ import annotations
 
 from contracts import (
     AssignmentUnacknowledged,
+    IncidentClosed,
+    IncidentOpened,
+    IncidentUpdated,
     SlaBreached,
     SlaWarning,
     TicketAcknowledged,
@@ -33,6 +38,7 @@ from contracts import (
     TicketClosed,
     TicketCustomerReplied,
     TicketEscalated,
+    TicketIncidentLinked,
     TicketReopened,
     TicketResolved,
     TicketTransferred,
@@ -43,7 +49,8 @@ from servicekit import EventBus, PermanentError
 from .domain import DomainError
 from .service import DispatcherService
 
-PUBLISHES = (TicketAssigned, TicketAcknowledged, TicketTransferred)
+PUBLISHES = (TicketAssigned, TicketAcknowledged, TicketTransferred, TicketIncidentLinked, IncidentOpened,
+             IncidentUpdated, IncidentClosed)
 
 
 def register(bus: EventBus, service: DispatcherService) -> None:

@@ -38,6 +38,7 @@ from servicekit.notify import LogNotifier, Notification, Notifier
 from servicekit.outbox import Outbox
 
 from . import domain
+from . import incidents as crisis
 from .domain import (
     OPEN_STATUSES,
     Assignment,
@@ -52,11 +53,13 @@ from .domain import (
     Team,
     TransferKind,
 )
+from .incidents import Incident, IncidentStatus
 from .store import DispatcherStore
 
 log = logging.getLogger(__name__)
 
 MAX_ROUTE_ATTEMPTS = 5
+MAX_OPEN_INCIDENTS = 50
 
 
 class RoutingContention(RuntimeError):
@@ -125,22 +128,23 @@ class DispatcherService:
         gets a pending publish finished; a newer classification of a waiting ticket re-routes it; an
         interrupted attempt (still ``routing``) is resumed."""
         req = domain.RoutingRequest.from_event(event)
+        keywords = crisis.ticket_keywords(event)
         fresh = domain.claim(req, _now())
         current = await self.store.insert_claim(fresh)
         if current is None:
-            return await self.route(fresh)
+            return await self.route(await self._link_incident(fresh, keywords))
         for _ in range(MAX_ROUTE_ATTEMPTS):
             domain.check_same_ticket(current, req)
             newer = domain.reclassify(current, req, _now())
             if newer is None:
                 if current.status == AssignmentStatus.ROUTING:
-                    return await self.route(current)
+                    return await self.route(await self._link_incident(current, keywords))
                 await self.outbox.flush(self.store.assignments, current.ticket_id)
                 return current
             saved = await self.store.save_reclassification(current, newer)
             if saved is not None:
                 log.info("ticket %s re-classified while waiting (%s)", saved.ticket_no, saved.priority)
-                return await self.route(saved)
+                return await self.route(await self._link_incident(saved, keywords))
             current = await self._reload(current.ticket_id)
         raise RoutingContention(f"ticket {req.ticket_id} kept changing while being re-classified")
 
@@ -155,7 +159,9 @@ class DispatcherService:
 
     async def _route_once(self, a: Assignment) -> tuple[Assignment, bool]:
         req = a.request()
-        plan = domain.plan_routing(req, await self.store.roster())
+        roster = await self.store.roster()
+        incident = await self._routing_incident(a)
+        plan = crisis.plan_incident_routing(req, incident, roster) if incident else domain.plan_routing(req, roster)
         chosen, skipped = await self._take_slot(plan, a.ticket_id)
         if chosen is None:
             queued = await self.store.save_queued(a, domain.explain_queued(plan, req, skipped), _now())
@@ -206,6 +212,125 @@ class DispatcherService:
             raise RoutingContention(f"assignment {ticket_id} vanished")
         return current
 
+    # ------------------------------------------------------------------ crisis mode: tickets
+    async def _link_incident(self, a: Assignment, keywords: Sequence[str]) -> Assignment:
+        """Tag a newly classified, still waiting ticket with the open incident it matches (once, with
+        ``ticket.incident_linked`` in the same write). Open incidents are read from the store for every
+        classification (a small indexed query), so every replica sees an opening or closing at once."""
+        if a.incident_id is not None or a.status not in OPEN_STATUSES:
+            return a
+        incidents = await self.store.incidents_by_status(IncidentStatus.OPEN, MAX_OPEN_INCIDENTS)
+        chosen = crisis.choose_incident(incidents, a.request(), keywords)
+        if chosen is None:
+            return a
+        now = _now()
+        linked, event = crisis.link(a, chosen, now)
+        entry = domain.decision("incident", now, f"linked to incident {chosen.incident_id} ({chosen.title})")
+        entries = await self.store.save_link(a, linked, [event], entry)
+        if entries is None:  # re-classified, routed or linked meanwhile: go on with what it is now
+            return await self._reload(a.ticket_id)
+        await self.outbox.flush(self.store.assignments, a.ticket_id, entries)
+        log.info("ticket %s linked to incident %s", a.ticket_no, chosen.incident_id)
+        return linked
+
+    async def _routing_incident(self, a: Assignment) -> Incident | None:
+        """The open incident whose team routes this ticket: none once it is closed, or when a transfer
+        named a team (an explicit move beats the incident)."""
+        if a.incident_id is None or a.team_override is not None:
+            return None
+        incident = await self.store.get_incident(a.incident_id)
+        return incident if incident is not None and incident.status == IncidentStatus.OPEN else None
+
+    async def _incident_queues(self, freed: Sequence[str]) -> set[Team]:
+        """A slot freed by an incident-team member also serves the queues its incident's tickets wait in
+        (they wait in their category team's queue when the incident team and normal routing were full)."""
+        if not freed:
+            return set()
+        incidents = [i.incident_id for i in await self.store.incidents_by_status(IncidentStatus.OPEN, MAX_OPEN_INCIDENTS)
+                     if set(i.team) & set(freed)]
+        return await self.store.incident_waiting_teams(incidents) if incidents else set()
+
+    # ------------------------------------------------------------------ crisis mode: incidents
+    async def open_incident(
+        self, *, title: str, match: crisis.IncidentMatch | None, spike: crisis.IncidentSpikeRef | None,
+        team: Sequence[str], reply_text: str, sla: crisis.IncidentSlaOverride, by: str,
+    ) -> Incident:
+        """启动应急预案: a new open incident (from a spike, or by hand), published as incident.opened."""
+        if match is None:
+            if spike is None:
+                raise DomainError("match_too_broad", "give a match or the spike the incident comes from")
+            match = crisis.match_from_spike(spike)
+        if spike is not None:  # a second click on the same spike (the console hides the button once opened)
+            same = [i for i in await self.store.incidents_by_status(IncidentStatus.OPEN, MAX_OPEN_INCIDENTS)
+                    if i.spike is not None and i.spike.id == spike.id]
+            if same:
+                raise DomainError("incident_exists", f"incident {same[0].incident_id} is already open for this spike")
+        roster = {m.staff_id: m for m in await self.store.roster()}
+        members = crisis.check_team(team, roster)
+        now = _now()
+        incident, event = crisis.open_incident(
+            incident_id=crisis.new_incident_id(now, uuid.uuid4().hex), title=title, match=match, team=members,
+            reply_text=reply_text, sla=sla, spike=spike, by=by, now=now)
+        entries = await self.store.insert_incident(incident, [event])
+        await self.outbox.flush(self.store.incidents, incident.incident_id, entries)
+        await self._tell_team(incident, members)
+        log.warning("incident %s opened by %s: %s", incident.incident_id, by, incident.title)
+        return incident
+
+    async def update_incident(self, incident_id: str, version: int, changes: dict[str, Any], by: str) -> Incident:
+        """A new version of an open incident (compare-and-set on ``version``: 409 when it moved on)."""
+        current = await self.incident(incident_id)
+        if current.version != version:
+            raise DomainError("version_conflict", f"incident {incident_id} is at version {current.version}, not {version}")
+        if "team" in changes:
+            changes["team"] = crisis.check_team(changes["team"], {m.staff_id: m for m in await self.store.roster()})
+        result = crisis.update_incident(current, changes, by, _now())
+        if result is None:
+            return current
+        updated, event = result
+        entries = await self.store.save_incident(current, updated, [event])
+        if entries is None:
+            raise DomainError("version_conflict", f"incident {incident_id} changed meanwhile; reload it")
+        await self.outbox.flush(self.store.incidents, incident_id, entries)
+        await self._tell_team(updated, [s for s in updated.team if s not in current.team])
+        log.info("incident %s v%d: %s by %s", incident_id, updated.version, ", ".join(event.payload.changed), by)
+        return updated
+
+    async def close_incident(self, incident_id: str, version: int | None, note: str, by: str) -> Incident:
+        """Normal routing again for new tickets; linked tickets keep their tag and SLA override."""
+        current = await self.incident(incident_id)
+        if version is not None and current.version != version:
+            raise DomainError("version_conflict", f"incident {incident_id} is at version {current.version}, not {version}")
+        closed, event = crisis.close_incident(current, by, note, _now())
+        entries = await self.store.save_incident(current, closed, [event])
+        if entries is None:
+            raise DomainError("version_conflict", f"incident {incident_id} changed meanwhile; reload it")
+        await self.outbox.flush(self.store.incidents, incident_id, entries)
+        log.warning("incident %s closed by %s", incident_id, by)
+        return closed
+
+    async def incident(self, incident_id: str) -> Incident:
+        incident = await self.store.get_incident(incident_id)
+        if incident is None:
+            raise DomainError("incident_not_found", f"no incident {incident_id}")
+        return incident
+
+    async def incidents(self, status: IncidentStatus | None, limit: int) -> list[Incident]:
+        return await self.store.incidents_by_status(status, limit)
+
+    async def incident_tickets(self, incident_id: str, limit: int) -> list[Assignment]:
+        await self.incident(incident_id)
+        return await self.store.incident_tickets(incident_id, limit)
+
+    async def _tell_team(self, incident: Incident, staff_ids: Sequence[str]) -> None:
+        """Members joining the incident team hear it in their inbox (and by IM: it is urgent)."""
+        notes = [Note(kind="incident.team", recipient=s, urgent=True,
+                      subject=f"应急小组 {incident.incident_id}: {incident.title}"[:200],
+                      body=incident.reply_text or incident.title, data={"incident_id": incident.incident_id})
+                 for s in staff_ids]
+        if notes:
+            await self.notify(notes, f"{incident.incident_id}:v{incident.version}")
+
     # ------------------------------------------------------------------ ticket.resolved / ticket.closed
     async def on_finished(self, ticket_id: str, ticket_no: str, correlation_id: str, why: str,
                           occurred_at: datetime | None = None) -> Assignment:
@@ -225,10 +350,13 @@ class DispatcherService:
             await self.store.mark_released(ticket_id, why, now)  # a classification claimed it meanwhile
             current = await self._reload(ticket_id)
         teams: set[Team] = {current.team} if current.team and current.agent_id else set()
+        freed: list[str] = []
         for holder in await self.store.slot_holders(ticket_id):
             if await self.store.release_slot(holder.staff_id, ticket_id):
                 log.info("ticket %s gave back its slot of %s (%s)", current.ticket_no, holder.staff_id, why)
                 teams.add(holder.team)
+                freed.append(holder.staff_id)
+        teams |= await self._incident_queues(freed)
         await self.assign_waiting(teams)
         return current
 

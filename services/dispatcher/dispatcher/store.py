@@ -14,6 +14,10 @@
                     and external deliveries (``status`` pending → sending → sent / failed, retried with
                     back-off by the delivery job; ``lease_until`` keeps two replicas from sending twice).
 * ``collaborations`` — cross-department help requests (requester, responder, due time, answer).
+* ``incidents``   — crisis mode (``_id`` = incident id): match, team, approved reply, SLA override, status;
+                    every change is compare-and-set on ``version`` with its event in the document's
+                    ``outbox`` and a line in ``history``. A ticket's link to an incident is written on its
+                    assignment (once: only while ``incident_id`` is null) with ``ticket.incident_linked``.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from servicekit.documents import from_doc, plain, to_doc
 from servicekit.outbox import outbox_entries
 
 from .domain import OPEN_STATUSES, Assignment, AssignmentStatus, Decision, LockoutPolicy, StaffMember, Team
+from .incidents import Incident, IncidentStatus
 
 _OPEN = [s.value for s in OPEN_STATUSES]
 _QUEUE_ORDER = [("priority_rank", ASCENDING), ("waiting_since", ASCENDING), ("_id", ASCENDING)]
@@ -42,6 +47,7 @@ class DispatcherStore:
         self.assignments = db["assignments"]
         self.notifications = db["notifications"]
         self.collaborations = db["collaborations"]
+        self.incidents = db["incidents"]
 
     async def ensure_indexes(self) -> None:
         await self.notifications.create_index(
@@ -59,6 +65,7 @@ class DispatcherStore:
         await self.assignments.create_index(
             [("agent_id", ASCENDING), ("status", ASCENDING), ("priority_rank", ASCENDING)], name="agent_queue"
         )
+        await self.ensure_incident_indexes()
 
     # ------------------------------------------------------------------ staff
     async def staff_count(self) -> int:
@@ -355,6 +362,63 @@ class DispatcherStore:
             {"$set": {"status": "answered", "answer": answer, "answered_at": now}},
             return_document=ReturnDocument.AFTER,
         )
+
+    # ------------------------------------------------------------------ incidents (crisis mode)
+    async def ensure_incident_indexes(self) -> None:
+        await self.incidents.create_index([("status", ASCENDING), ("opened_at", ASCENDING)], name="status_opened")
+        await self.assignments.create_index(
+            [("incident_id", ASCENDING), ("waiting_since", ASCENDING)], name="incident_tickets", sparse=True
+        )
+
+    async def insert_incident(self, incident: Incident, events: list[Event]) -> list[dict[str, Any]]:
+        doc = to_doc(incident, id_field="incident_id")
+        entries = outbox_entries(*events)
+        doc["outbox"] = entries
+        await self.incidents.insert_one(doc)
+        return entries
+
+    async def get_incident(self, incident_id: str) -> Incident | None:
+        doc = await self.incidents.find_one({"_id": incident_id}, {"outbox": 0})
+        return from_doc(Incident, doc) if doc else None
+
+    async def incidents_by_status(self, status: IncidentStatus | None, limit: int) -> list[Incident]:
+        """Newest first; open incidents are few (the routing reads them for every classified ticket)."""
+        query: dict[str, Any] = {"status": status.value} if status else {}
+        cursor = self.incidents.find(query, {"outbox": 0}).sort([("opened_at", -1), ("_id", ASCENDING)]).limit(limit)
+        return [from_doc(Incident, d) async for d in cursor]
+
+    async def save_incident(self, before: Incident, after: Incident, events: list[Event]) -> list[dict[str, Any]] | None:
+        """Compare-and-set on the version the change was made from; None when someone changed it meanwhile."""
+        entries = outbox_entries(*events)
+        fields = {k: v for k, v in to_doc(after, exclude={"history"}).items() if k != "_id"}
+        result = await self.incidents.update_one(
+            {"_id": before.incident_id, "version": before.version},
+            {"$set": fields, "$push": {"outbox": {"$each": entries},
+                                       "history": {"$each": plain([h.model_dump() for h in after.history[len(before.history):]])}}},
+        )
+        return entries if result.modified_count == 1 else None
+
+    async def save_link(self, before: Assignment, after: Assignment, events: list[Event],
+                        log_entry: Decision) -> list[dict[str, Any]] | None:
+        """Tag a waiting ticket with its incident once (while untagged and unchanged), with the event."""
+        entries = outbox_entries(*events)
+        result = await self.assignments.update_one(
+            {"_id": before.ticket_id, "status": {"$in": _OPEN}, "revision": before.revision, "incident_id": None},
+            {"$set": _changed(before, after),
+             "$push": {"outbox": {"$each": entries}, "history": plain(log_entry.model_dump())}},
+        )
+        return entries if result.modified_count == 1 else None
+
+    async def incident_waiting_teams(self, incident_ids: Sequence[str]) -> set[Team]:
+        """The teams whose queues hold waiting tickets of these incidents."""
+        teams = await self.assignments.distinct(
+            "team", {"status": AssignmentStatus.QUEUED.value, "incident_id": {"$in": list(incident_ids)}})
+        return {Team(t) for t in teams if t}
+
+    async def incident_tickets(self, incident_id: str, limit: int) -> list[Assignment]:
+        cursor = self.assignments.find({"incident_id": incident_id}).sort(
+            [("waiting_since", ASCENDING), ("_id", ASCENDING)]).limit(limit)
+        return [from_doc(Assignment, d) async for d in cursor]
 
 
 def _changed(before: Assignment, after: Assignment) -> dict[str, Any]:

@@ -321,6 +321,8 @@ class Ticket(BaseModel):
     awaiting_reply_since: datetime | None = Field(default=None, description="Since when the customer waits for an answer.")
     linked_ticket_id: str | None = Field(default=None, description="The earlier ticket this one continues (a late reply).")
     review_flags: list[str] = Field(default_factory=list, description="Why a supervisor should look at this ticket.")
+    incident_id: str | None = Field(default=None, description="The incident (crisis mode) the dispatcher linked it to.")
+    incident_title: str | None = None
     created_at: datetime
     updated_at: datetime
     resolved_at: datetime | None = None

@@ -9,6 +9,7 @@
 | intake.ticket.acknowledged     | ticket.acknowledged | on_acknowledged   |
 | intake.ticket.transferred      | ticket.transferred  | on_transferred    |
 | intake.survey.completed        | survey.completed    | on_survey         |
+| intake.ticket.incident_linked  | ticket.incident_linked | on_incident_linked |
 
 Publishes (through the outbox, atomically with the state change): ticket.created,
 ticket.status_changed, ticket.responded, ticket.resolved, ticket.closed, ticket.reopened,
@@ -33,6 +34,7 @@ from contracts import (
     TicketCustomerReplied,
     TicketEvidenceAdded,
     TicketEvidenceRemoved,
+    TicketIncidentLinked,
     TicketReopened,
     TicketResolved,
     TicketResponded,
@@ -89,3 +91,7 @@ def register(bus: EventBus, service: IntakeService) -> None:
     @bus.subscribe_events(SurveyCompleted, description="Unsatisfied → reopen; satisfied → close the resolved ticket.")
     async def on_survey(event: SurveyCompleted) -> None:
         await _apply(service.on_survey, event)
+
+    @bus.subscribe_events(TicketIncidentLinked, description="Keep the incident tag on the ticket (crisis mode).")
+    async def on_incident_linked(event: TicketIncidentLinked) -> None:
+        await _apply(service.on_incident_linked, event)

@@ -22,6 +22,7 @@ from contracts import (
     TicketAcknowledged,
     TicketAssigned,
     TicketClassified,
+    TicketIncidentLinked,
     TicketStatus,
     TicketSubmission,
     TicketTransferred,
@@ -368,6 +369,19 @@ class IntakeService:
             return Change(t.model_copy(update={"category": p.category, "module": p.module, "priority": p.priority,
                                                "classified_at": event.occurred_at,
                                                "updated_at": max(t.updated_at, event.occurred_at)}))
+
+        return await self._consume(event, p.ticket_id, decide)
+
+    async def on_incident_linked(self, event: TicketIncidentLinked) -> bool:
+        """Crisis mode: the dispatcher linked the ticket to an incident (once): the tag and a timeline line."""
+        p = event.payload
+
+        def decide(t: Ticket) -> Change:
+            if t.incident_id is not None:
+                return Change(t)
+            entry = domain.timeline_entry("dispatcher", "incident", event.occurred_at,
+                                          f"incident {p.incident_id}: {p.incident_title}", data={"incident_id": p.incident_id})
+            return Change(t.model_copy(update={"incident_id": p.incident_id, "incident_title": p.incident_title}), [], [entry])
 
         return await self._consume(event, p.ticket_id, decide)
 

@@ -18,6 +18,7 @@ from servicekit import Admin, ApiError, Supervisor
 
 from . import knowledge, kpi
 from .domain import ConversationKpis, DailyReport, TicketFact, report_csv
+from .incidents import IncidentReport
 from .service import ReportingService, Subscription
 
 MAX_RANGE_DAYS = 400
@@ -112,6 +113,7 @@ class LiveDashboard(BaseModel):
     top_categories: list[kpi.TopRow]
     spikes: list[dict[str, Any]]
     unknown_event_types: dict[str, int]
+    incidents: list[IncidentReport] = Field(default_factory=list, description="Open incidents (crisis mode).")
 
 
 ReportKind = Literal["daily", "weekly", "monthly"]
@@ -325,6 +327,7 @@ def build_router(service: ReportingService) -> APIRouter:
             resolution_histogram=month.resolution_histogram, top_categories=month.top_categories,
             spikes=await service.spikes(today - timedelta(days=6), today),
             unknown_event_types=await service.unknown_types(),
+            incidents=await service.incident_reports("open"),
         )
 
     # ------------------------------------------------------------------ scheduled reports

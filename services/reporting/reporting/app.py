@@ -17,6 +17,7 @@ from servicekit.clock import every
 from . import handlers
 from .api import build_router
 from .dashboard import build_dashboard_router
+from .incident_api import build_incident_router
 from .schedule import ReportCalendar, parse_holidays, parse_workdays
 from .service import ReportingService, SpikeSettings
 from .store import ReportingStore
@@ -98,6 +99,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         settings.aggregate_relay_interval_seconds, "aggregate relay",
         lambda: service.relay_pending(settings.aggregate_grace_seconds)))
     kit.app.include_router(build_router(service))
+    kit.app.include_router(build_incident_router(service))
     kit.app.include_router(build_dashboard_router(refresh_seconds=settings.dashboard_refresh_seconds))
     kit.app.mount("/static", StaticFiles(directory=STATIC), name="static")
     kit.app.state.service = service

@@ -190,6 +190,7 @@ class TicketFact(BaseModel):
     knowledge_verdicts: list[KnowledgeVerdict] = Field(
         default_factory=list, description="Each agent's last verdict per item (by item, then agent).")
     stamps: dict[str, str] = Field(default_factory=dict, description="Last-writer-wins stamp per group.")
+    incident_id: str | None = Field(default=None, description="The incident the ticket belongs to (crisis mode).")
 
     @field_validator(
         "created_at", "status_at", "first_assigned_at", "first_response_at", "resolved_at", "closed_at",
@@ -413,6 +414,11 @@ def _knowledge_feedback(u: FactUpdate, e: KnowledgeFeedback, tz: str) -> None:
             stamp=u.stamp), key=lambda x: (x.item_id, x.staff_id), combine=_last_verdict)
 
 
+def _incident_linked(u: FactUpdate, e: Event, tz: str) -> None:
+    """Crisis mode: a ticket is linked to one incident, once (the first link is kept)."""
+    u.fill(incident_id=e.payload.incident_id)
+
+
 OVERDUE_REASON_RECORDED = "sla.overdue_reason_recorded"
 """Added by sla-monitor (reason an agent gave for an SLA overrun). Read by attribute name so this
 service works whether or not the contract is registered yet."""
@@ -465,6 +471,7 @@ FACT_RULES: dict[str, Rule] = {
     OVERDUE_REASON_RECORDED: _overdue_reason,
     KnowledgeSuggested.type_name(): _knowledge_suggested,
     KnowledgeFeedback.type_name(): _knowledge_feedback,
+    "ticket.incident_linked": _incident_linked,
 }
 """Event types that change a ticket fact. Every other event (ticket.acknowledged, sla.warning,
 assignment.unacknowledged, report.spike_detected …) is only kept in the event log."""

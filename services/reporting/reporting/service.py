@@ -26,7 +26,7 @@ from contracts.events_reporting import (
 from servicekit.clock import Clock, SystemClock
 from servicekit.outbox import Outbox, outbox_entries
 
-from . import domain, knowledge, kpi, schedule
+from . import domain, incidents, knowledge, kpi, schedule
 from .schedule import Period, ReportCalendar
 from .domain import DailyReport, TicketFact
 from .store import ReportingStore
@@ -115,6 +115,7 @@ class ReportingService:
         recorded before."""
         applied = await self.apply_to_fact(event)
         await self.store.note_items(domain.catalog_notes(event))  # idempotent: a redelivery writes it again
+        await self.note_incident(event)
         logged = await self.store.log_event(domain.log_entry(event, self.timezone, received_at=self.clock()))
         if not logged:
             log.debug("event %s (%s) already recorded", event.event_id, event.event_type)
@@ -362,6 +363,7 @@ class ReportingService:
                 event = parse_event(body)
                 await self.apply_to_fact(event)
                 await self.store.note_items(domain.catalog_notes(event))
+                await self.note_incident(event)
                 replayed += 1
             async for doc in self.store.unknown_bodies():
                 try:
@@ -374,6 +376,22 @@ class ReportingService:
             facts = await self.store.facts.count_documents({})
             log.info("rebuild: %d events replayed, %d promoted, %d facts", replayed, promoted, facts)
             return {"events_replayed": replayed, "unknown_promoted": promoted, "facts": facts}
+
+    # ------------------------------------------------------------------ incidents (crisis mode)
+    async def note_incident(self, event: Event) -> None:
+        state = incidents.incident_state(event)
+        if state is not None:
+            await self.store.note_incident(state)
+
+    async def incident_report(self, incident_id: str) -> incidents.IncidentReport | None:
+        doc = await self.store.incident(incident_id)
+        if doc is None:
+            return None
+        return incidents.report(doc, await self.store.incident_facts(incident_id))
+
+    async def incident_reports(self, status: str | None, limit: int = 20) -> list[incidents.IncidentReport]:
+        docs = await self.store.incidents_by_status(status, limit)
+        return [incidents.report(d, await self.store.incident_facts(d["_id"])) for d in docs]
 
 
 def _run_view(doc: dict[str, Any]) -> dict[str, Any]:

@@ -86,6 +86,7 @@ class ReportingStore:
         self.items = db["knowledge_items"]
         self.subscriptions = db["report_subscriptions"]
         self.runs = db["report_runs"]
+        self.incidents = db["incidents"]
         # cell transactions: one at a time in this process, run by one task (apply_pending); callers
         # queued meanwhile go together in the next one
         self._cell_queue: list[tuple[str, list[dict[str, Any]], asyncio.Future[int]]] = []
@@ -106,6 +107,8 @@ class ReportingStore:
         await self.unknown.create_index("event_type", name="type")
         await self.runs.create_index([("due_at", DESCENDING)], name="due")
         await self.runs.create_index([("kind", ASCENDING), ("due_at", DESCENDING)], name="kind_due")
+        await self.facts.create_index("incident_id", name="incident", sparse=True)
+        await self.incidents.create_index([("status", ASCENDING), ("opened_at", ASCENDING)], name="status_opened")
 
     # ------------------------------------------------------------------ event log
     async def log_event(self, entry: LoggedEvent) -> bool:
@@ -393,3 +396,28 @@ class ReportingStore:
     async def get_run(self, run_id: str, *, with_csv: bool = False) -> dict[str, Any] | None:
         projection = {"outbox": 0} if with_csv else {"outbox": 0, "csv": 0}
         return await self.runs.find_one({"_id": run_id}, projection)
+    # ------------------------------------------------------------------ incidents (crisis mode)
+    async def note_incident(self, state: dict[str, Any]) -> bool:
+        """Keep an incident as its newest version says (an older or repeated version changes nothing)."""
+        fields = {k: v for k, v in state.items() if k not in ("_id", "once")}
+        try:
+            result = await self.incidents.update_one(
+                {"_id": state["_id"], "version": {"$lt": state["version"]}}, {"$set": fields}, upsert=True)
+            changed = bool(result.modified_count or result.upserted_id)
+        except DuplicateKeyError:  # the stored version is as new or newer
+            changed = False
+        if state.get("once"):  # the opening's facts, even when a later version arrived first
+            await self.incidents.update_one({"_id": state["_id"]}, {"$set": state["once"]})
+        return changed
+
+    async def incident(self, incident_id: str) -> dict[str, Any] | None:
+        return await self.incidents.find_one({"_id": incident_id})
+
+    async def incidents_by_status(self, status: str | None, limit: int) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {"status": status} if status else {}
+        cursor = self.incidents.find(query).sort([("opened_at", -1), ("_id", ASCENDING)]).limit(limit)
+        return [d async for d in cursor]
+
+    async def incident_facts(self, incident_id: str) -> list[TicketFact]:
+        fields = {"ticket_id": 1, "status": 1, "sla_breaches": 1, "created_at": 1, "first_response_at": 1}
+        return [from_doc(TicketFact, d) async for d in self.facts.find({"incident_id": incident_id}, fields)]

@@ -59,6 +59,8 @@ from contracts import (
     TicketCustomerRepliedPayload,
     TicketEscalated,
     TicketEscalatedPayload,
+    TicketIncidentLinked,
+    TicketIncidentLinkedPayload,
     TicketReopened,
     TicketReopenedPayload,
     TicketResolved,
@@ -575,6 +577,19 @@ class OverdueReason(BaseModel):
     recorded_at: UtcDatetime
 
 
+class SlaOverride(BaseModel):
+    """Deadlines that replace the policy's for one ticket (crisis mode: the incident's own SLA, issue 19).
+    ``policy`` names where they come from (``incident:<id>``); a None target keeps the policy's. Override
+    targets run on calendar time (a crisis is worked around the clock)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    policy: str = Field(min_length=1, max_length=64)
+    first_response_minutes: int | None = Field(default=None, ge=1, le=525_600)
+    resolution_minutes: int | None = Field(default=None, ge=1, le=525_600)
+    at: UtcDatetime
+
+
 class Clock(BaseModel):
     """The SLA clock of one ticket. Derived fields (targets, dues, warnings, status, next check) are
     always recomputed from the recorded facts by :func:`evaluate`."""
@@ -643,6 +658,7 @@ class Clock(BaseModel):
     breach_count: int = Field(default=0, ge=0)
     escalation_count: int = Field(default=0, ge=0)
     overdue_reasons: list[OverdueReason] = Field(default_factory=list)
+    override: SlaOverride | None = Field(default=None, description="Targets replacing the policy's (incident).")
 
 
 Calendars = Mapping[str, Schedule]
@@ -733,7 +749,8 @@ def evaluate(clock: Clock, policy: SlaPolicy, calendars: Calendars | None = None
     if clock.policy_version != policy.version:
         raise ValueError(f"clock runs on policy v{clock.policy_version}, not v{policy.version}")
     calendars = default_schedules() if calendars is None else calendars
-    rule = policy.rule_for(clock.priority, clock.channel, clock.customer_tier, clock.category)
+    rule = overridden(policy.rule_for(clock.priority, clock.channel, clock.customer_tier, clock.category),
+                      clock.override)
     calendar_id = rule.calendar_id or policy.calendar_id
     if calendar_id not in calendars and (rule.first_response.business or rule.resolution.business
                                          or rule.next_response.business):
@@ -774,6 +791,18 @@ def evaluate(clock: Clock, policy: SlaPolicy, calendars: Calendars | None = None
     )
     pending = pending_alarms(updated, policy)
     return updated.model_copy(update={"next_check_at": min((a.at for a in pending), default=None)})
+
+
+def overridden(rule: PolicyRule, override: SlaOverride | None) -> PolicyRule:
+    """The rule with an override's targets in place of the policy's (calendar minutes)."""
+    if override is None:
+        return rule
+    update: dict[str, Target] = {}
+    if override.first_response_minutes:
+        update["first_response"] = Target(minutes=override.first_response_minutes)
+    if override.resolution_minutes:
+        update["resolution"] = Target(minutes=override.resolution_minutes)
+    return rule.model_copy(update=update)
 
 
 # ============================================================================= alarms
@@ -1097,6 +1126,19 @@ def _undone(clock: Clock, at: datetime) -> bool:
     return clock.reopened_at is not None and at < clock.reopened_at
 
 
+def apply_incident_linked(clock: Clock, p: TicketIncidentLinkedPayload) -> Clock:
+    """The ticket belongs to an incident: its targets are the incident's SLA override from now on, the
+    dues recomputed from the start (like a new priority). A ticket is linked once; a second link (another
+    incident) never replaces the first."""
+    at = instant(p.linked_at)
+    clock = _seen(clock, at)
+    if clock.override is not None:
+        return clock
+    override = SlaOverride(policy=f"incident:{p.incident_id}", first_response_minutes=p.sla.first_response_minutes,
+                           resolution_minutes=p.sla.resolution_minutes, at=at)
+    return clock.model_copy(update={"override": override})
+
+
 def apply_resolved(clock: Clock, p: TicketResolvedPayload) -> Clock:
     """The resolution stops the resolution target (the latest one since the last reopening)."""
     at = instant(p.resolved_at)
@@ -1166,6 +1208,7 @@ APPLIERS: dict[str, tuple[Applier | None, str]] = {
     TicketResolved.type_name(): (apply_resolved, "resolved_at"),
     TicketClosed.type_name(): (apply_closed, "closed_at"),
     TicketReopened.type_name(): (apply_reopened, "reopened_at"),
+    TicketIncidentLinked.type_name(): (apply_incident_linked, "linked_at"),
 }
 """Event type → (applier, the payload field holding the time the fact happened); None: in POLICY_APPLIERS."""
 

@@ -12,6 +12,7 @@
 | sla-monitor.ticket.closed           | ticket.closed           | on_closed           |
 | sla-monitor.ticket.reopened         | ticket.reopened         | on_reopened         |
 | sla-monitor.ticket.customer_replied | ticket.customer_replied | on_customer_replied |
+| sla-monitor.ticket.incident_linked  | ticket.incident_linked  | on_incident_linked  |
 
 Publishes (from the alarm scanner and the overdue-reason route, through the clock's outbox):
 sla.warning, sla.breached, ticket.escalated, assignment.unacknowledged, sla.overdue_reason_recorded.
@@ -35,6 +36,7 @@ from contracts import (
     TicketCreated,
     TicketCustomerReplied,
     TicketEscalated,
+    TicketIncidentLinked,
     TicketReopened,
     TicketResolved,
     TicketResponded,
@@ -103,4 +105,11 @@ def register(bus: EventBus, service: SlaService) -> None:
         description="Start (again) the next-response target; a paused ticket is back in progress.",
     )
     async def on_customer_replied(event: TicketCustomerReplied) -> None:
+        await record(event)
+
+    @bus.subscribe_events(
+        TicketIncidentLinked,
+        description="The incident's SLA override replaces the policy's targets (policy incident:<id>).",
+    )
+    async def on_incident_linked(event: TicketIncidentLinked) -> None:
         await record(event)

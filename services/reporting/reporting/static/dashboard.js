@@ -20,6 +20,7 @@
       social: "社交媒体", web_form: "网页表单", lang: "English",
       conversations: "对话往来（近30天）", repliesPerTicket: "每单客户回复", exchangesPerResolved: "每单往返（已解决）",
       nextResponse: "后续响应达成率", customerReplies: "客户回复", agentResponses: "坐席答复", exchanges: "往返",
+      incidents: "应急事件（进行中）", incTickets: "工单", incOpen: "未结", incBreached: "超时", incFrt: "平均首响(分)",
     },
     en: {
       title: "Support dashboard", waiting: "Waiting for data…", connect: "Connect", logout: "Sign out",
@@ -37,6 +38,7 @@
       conversations: "Conversations (30 days)", repliesPerTicket: "Replies per ticket",
       exchangesPerResolved: "Back-and-forth per resolved", nextResponse: "Next-response compliance",
       customerReplies: "Customer replies", agentResponses: "Agent answers", exchanges: "Back-and-forths",
+      incidents: "Open incidents", incTickets: "tickets", incOpen: "open", incBreached: "breached", incFrt: "avg first response (min)",
     },
   };
   let lang = body.dataset.lang === "en" ? "en" : "zh";
@@ -160,6 +162,8 @@
     };
     list("topCategories", d.top_categories, (r) => `${t(r.key)} — ${r.count}`);
     list("spikes", d.spikes, (r) => `${r.day} ${t(r.value)}: ${r.count} (×${num(r.ratio)})`);
+    list("incidents", d.incidents || [], (r) => `${r.incident_id} ${r.title} — ${t("incTickets")} ${r.figures.tickets}, `
+      + `${t("incOpen")} ${r.figures.open}, ${t("incBreached")} ${r.figures.breached}, ${t("incFrt")} ${num(r.figures.first_response_avg_min)}`);
     body.dataset.loaded = "true";
   }
 

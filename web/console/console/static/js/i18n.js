@@ -300,6 +300,44 @@ const en = {
   "bk.ret.cutoff": "Entries before this are purged", "bk.ret.oldest": "Oldest entry", "bk.ret.last": "Last purge",
   "bk.ret.last_value": "{at}, {n} purged", "bk.ret.never": "Not purged yet",
 };
+// crisis mode (issue 19): the incident banner, the ticket page's incident box and the supervisor's screen
+Object.assign(zh, {
+  "nav.incidents": "应急事件", "inc.banner": "应急事件进行中：{title}", "inc.since": "自 {t} 起 · {id}", "inc.manage": "管理",
+  "inc.reply": "统一回复口径", "inc.reply_label": "统一回复口径：", "inc.tag": "应急事件", "inc.closed": "已结束", "inc.insert": "插入统一回复口径",
+  "inc.sla_applied": "本工单按应急 SLA 计时：首次响应 {fr} 分钟，解决 {res} 分钟",
+  "inc.screen": "应急事件", "inc.hint": "由突增告警或手动启动应急预案：匹配的新工单优先分配给应急小组，并使用统一回复口径与应急 SLA。",
+  "inc.spikes": "突增告警（近7天）", "inc.no_spikes": "近7天没有突增告警", "inc.day": "日期", "inc.dimension": "维度",
+  "inc.value": "内容", "inc.count": "数量（倍数）", "inc.dim.category": "分类", "inc.dim.keyword": "关键词", "inc.dim.module": "业务模块",
+  "inc.open_from_spike": "启动应急", "inc.already": "已启动 {id}", "inc.open_by_hand": "手动启动应急预案",
+  "inc.title": "事件名称", "inc.title_from": "{v}突增（{d}）", "inc.keywords": "关键词", "inc.keywords_ph": "多个用逗号分隔",
+  "inc.team": "应急小组（工号）", "inc.team_ph": "如 CS2024001, CS2024002（可跨团队）", "inc.reply_ph": "对外统一回复的内容",
+  "inc.sla_first": "应急首次响应（分钟）", "inc.sla_resolution": "应急解决时限（分钟）", "inc.open": "启动", "inc.opened": "应急事件已启动",
+  "inc.match": "匹配条件", "inc.sla": "应急 SLA（首响/解决）", "inc.min": "分钟", "inc.figures": "工单情况",
+  "inc.figures_text": "{n} 单 · 未结 {o} · 超时 {b} · 平均首响 {r} 分钟", "inc.opened_by": "{by} 于 {t} 启动 · 版本 {v}",
+  "inc.edit": "调整小组 / 口径 / SLA", "inc.close": "结束应急", "inc.close_note": "结束说明", "inc.closed_done": "应急事件已结束，恢复正常分配",
+  "inc.history": "操作记录", "inc.action.opened": "启动", "inc.action.updated": "调整", "inc.action.closed": "结束",
+  "inc.conflict": "该事件已被他人修改，请刷新后再试", "inc.closed_list": "已结束的应急事件", "inc.opened_at": "启动时间",
+  "inc.closed_at": "结束时间",
+});
+Object.assign(en, {
+  "nav.incidents": "Incidents", "inc.banner": "Incident in progress: {title}", "inc.since": "since {t} · {id}", "inc.manage": "Manage",
+  "inc.reply": "Approved reply", "inc.reply_label": "Approved reply: ", "inc.tag": "Incident", "inc.closed": "closed", "inc.insert": "Insert the approved reply",
+  "inc.sla_applied": "This ticket runs on the incident SLA: first response {fr} min, resolution {res} min",
+  "inc.screen": "Incidents", "inc.hint": "Opened from a spike or by hand: matching new tickets go to the incident team first, with the approved reply and the incident SLA.",
+  "inc.spikes": "Spikes (7 days)", "inc.no_spikes": "No spike in the last 7 days", "inc.day": "Day", "inc.dimension": "By",
+  "inc.value": "Value", "inc.count": "Count (ratio)", "inc.dim.category": "Category", "inc.dim.keyword": "Keyword", "inc.dim.module": "Module",
+  "inc.open_from_spike": "Open incident", "inc.already": "Opened {id}", "inc.open_by_hand": "Open an incident by hand",
+  "inc.title": "Title", "inc.title_from": "Spike: {v} ({d})", "inc.keywords": "Keywords", "inc.keywords_ph": "comma-separated",
+  "inc.team": "Incident team (staff ids)", "inc.team_ph": "e.g. CS2024001, CS2024002 (any team)", "inc.reply_ph": "What every agent tells customers",
+  "inc.sla_first": "Incident first response (min)", "inc.sla_resolution": "Incident resolution (min)", "inc.open": "Open", "inc.opened": "Incident opened",
+  "inc.match": "Matches", "inc.sla": "Incident SLA (first / resolution)", "inc.min": "min", "inc.figures": "Tickets",
+  "inc.figures_text": "{n} tickets · {o} open · {b} breached · avg first response {r} min", "inc.opened_by": "opened by {by} at {t} · version {v}",
+  "inc.edit": "Change team / reply / SLA", "inc.close": "Close incident", "inc.close_note": "Closing note", "inc.closed_done": "Incident closed: normal routing again",
+  "inc.history": "History", "inc.action.opened": "opened", "inc.action.updated": "changed", "inc.action.closed": "closed",
+  "inc.conflict": "Someone changed this incident meanwhile; reload and try again", "inc.closed_list": "Closed incidents", "inc.opened_at": "Opened",
+  "inc.closed_at": "Closed",
+});
+
 const enums = {
   zh: {
     status: { new: "新建", needs_info: "待补充信息", assigned: "已分配", in_progress: "处理中", pending_customer: "待客户反馈",
@@ -366,6 +404,8 @@ const enums = {
       classification: "Classification", evidence: "Evidence added", evidence_removed: "Evidence removed" },
   },
 };
+enums.zh.entry.incident = "应急事件";  // crisis mode: the ticket's link to an incident in its timeline
+enums.en.entry.incident = "Incident";
 const dictionaries = { zh, en };
 const KEY = "console.lang";
 

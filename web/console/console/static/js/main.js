@@ -11,6 +11,8 @@ import { staffView, slaView, rulesView } from "./views/admin.js";
 import { knowledgeView } from "./views/knowledge.js";
 import { backupsView } from "./views/backups.js";
 import { reportsView } from "./views/reports.js";
+import { incidentsView } from "./views/incidents.js";
+import { refreshBanner } from "./incidents.js";
 
 const config = { refresh_seconds: 15, dashboard_url: "", time_zone: "Asia/Shanghai" };
 
@@ -22,6 +24,7 @@ const ROUTES = [
   { path: "waiting", view: waitingView, roles: ["supervisor", "admin"], nav: "nav.waiting" },
   { path: "overdue", view: overdueView, roles: ["supervisor", "admin"], nav: "nav.overdue" },
   { path: "dashboard", view: reportsView, roles: ["supervisor", "admin"], nav: "nav.dashboard" },
+  { path: "incidents", view: incidentsView, roles: ["supervisor", "admin"], nav: "nav.incidents" },
   { path: "staff", view: staffView, roles: ["admin"], nav: "nav.staff" },
   { path: "sla", view: slaView, roles: ["supervisor", "admin"], nav: "nav.sla" },
   { path: "rules", view: rulesView, roles: ["supervisor", "admin"], nav: "nav.rules" },
@@ -66,6 +69,7 @@ async function render() {
   const view = document.getElementById("view");
   const claims = session.claims();
   if (!claims) {
+    refreshBanner();
     frame("");
     document.title = t("login.title");
     return loginView(view, { onSignedIn: () => { location.hash = session.mustChangePassword() ? "#/password" : home(); render(); } });
@@ -81,6 +85,7 @@ async function render() {
     return;
   }
   frame(path);
+  refreshBanner();  // crisis mode: every page shows the open incidents
   const ctx = { args, config, refresh: () => run(false) };
   // Each render draws into its own screen element. The first is shown at once; a background refresh
   // draws off-screen and replaces the shown one only if the user is still on this route and has not
@@ -161,6 +166,7 @@ async function start() {
   });
   window.addEventListener("hashchange", render);
   setInterval(pollUnread, Math.max(5, config.refresh_seconds) * 1000);
+  setInterval(refreshBanner, Math.max(5, config.refresh_seconds) * 1000);
   await render();
   pollUnread();
 }

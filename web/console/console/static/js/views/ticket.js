@@ -5,6 +5,7 @@ import { api } from "../api.js";
 import { t, label, options } from "../i18n.js";
 import * as session from "../session.js";
 import { h, mount, tag, when, duration, slaState, form, field, select, toast, errorText, channelBadge } from "../ui.js";
+import { incidentBox } from "../incidents.js";
 import { slaCell } from "./agent.js";
 import { suggestionPanel } from "./knowledge.js";
 import { evidencePanel, loadEvidence } from "./evidence.js";
@@ -276,6 +277,7 @@ export async function ticketView(root, ctx) {
     actions.push(action(t("act.overdue"), overdueForm(id, reload), { id: "act-overdue", open: supervisor && !clock.overdue_reasons?.length }));
   }
 
+  const crisis = await incidentBox(assignment, clock, canReply ? replyText : null);
   const ex = result?.explanation;
   mount(root,
     h("div", { class: "toolbar" }, h("a", { href: "#/queue" }, `← ${t("back")}`),
@@ -292,6 +294,7 @@ export async function ticketView(root, ctx) {
             ticket.resolution_summary ? [t("ticket.result"), ticket.resolution_summary] : null]),
           h("h3", {}, t("conv.title")),
           threadList(ticket, timeline ?? [], assignment),
+          crisis,
           suggestions,
           replyBox),
         evidencePanel(ticket, evidence, reload),
