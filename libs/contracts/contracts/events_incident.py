@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 IncidentId = str
-"""``INC-`` + yyyymmdd + 4 hex digits (stable)."""
+"""``INC-`` + business day yyyymmdd + 4 hex digits, or from a spike 6 hex digits of the spike + a sequence (stable)."""
 
 
 class IncidentSlaOverride(Contract):

@@ -80,7 +80,8 @@ def create_app(settings: DispatcherSettings | None = None, *, database: Any = No
         delivery_backoff_seconds=settings.notify_backoff_seconds,
     )
     service = DispatcherService(store, outbox, drain_batch=settings.queue_drain_batch,
-                                notifier=notifier_from_settings(settings), policy=policy)
+                                notifier=notifier_from_settings(settings), policy=policy,
+                                timezone=settings.business_timezone)
     if bool(settings.admin_staff_id) != bool(settings.admin_initial_password):
         raise ValueError("set DISPATCHER_ADMIN_STAFF_ID and DISPATCHER_ADMIN_INITIAL_PASSWORD together")
 

@@ -104,8 +104,10 @@ def _verify(password_hash: str | None, password: str) -> bool:
 
 class DispatcherService:
     def __init__(self, store: DispatcherStore, outbox: Outbox, *, drain_batch: int = 20,
-                 notifier: Notifier | None = None, policy: Policy | None = None) -> None:
+                 notifier: Notifier | None = None, policy: Policy | None = None,
+                 timezone: str = "Asia/Shanghai") -> None:
         self.store = store
+        self.timezone = timezone
         self.outbox = outbox
         self.drain_batch = drain_batch
         self.notifier: Notifier = notifier or LogNotifier()
@@ -260,18 +262,22 @@ class DispatcherService:
             if spike is None:
                 raise DomainError("match_too_broad", "give a match or the spike the incident comes from")
             match = crisis.match_from_spike(spike)
+        opened_before = 0
         if spike is not None:  # a second click on the same spike (the console hides the button once opened)
             same = [i for i in await self.store.incidents_by_status(IncidentStatus.OPEN, MAX_OPEN_INCIDENTS)
                     if i.spike is not None and i.spike.id == spike.id]
             if same:
                 raise DomainError("incident_exists", f"incident {same[0].incident_id} is already open for this spike")
+            opened_before = await self.store.count_spike_incidents(spike.id)
         roster = {m.staff_id: m for m in await self.store.roster()}
         members = crisis.check_team(team, roster)
         now = _now()
         incident, event = crisis.open_incident(
-            incident_id=crisis.new_incident_id(now, uuid.uuid4().hex), title=title, match=match, team=members,
-            reply_text=reply_text, sla=sla, spike=spike, by=by, now=now)
+            incident_id=crisis.new_incident_id(now, uuid.uuid4().hex, self.timezone, spike, opened_before),
+            title=title, match=match, team=members, reply_text=reply_text, sla=sla, spike=spike, by=by, now=now)
         entries = await self.store.insert_incident(incident, [event])
+        if entries is None:  # the same spike opened by someone else at the same moment: one incident only
+            raise DomainError("incident_exists", f"incident {incident.incident_id} is already open for this spike")
         await self.outbox.flush(self.store.incidents, incident.incident_id, entries)
         await self._tell_team(incident, members)
         log.warning("incident %s opened by %s: %s", incident.incident_id, by, incident.title)

@@ -366,16 +366,25 @@ class DispatcherStore:
     # ------------------------------------------------------------------ incidents (crisis mode)
     async def ensure_incident_indexes(self) -> None:
         await self.incidents.create_index([("status", ASCENDING), ("opened_at", ASCENDING)], name="status_opened")
+        await self.incidents.create_index("spike.id", name="spike", sparse=True)
         await self.assignments.create_index(
             [("incident_id", ASCENDING), ("waiting_since", ASCENDING)], name="incident_tickets", sparse=True
         )
 
-    async def insert_incident(self, incident: Incident, events: list[Event]) -> list[dict[str, Any]]:
+    async def insert_incident(self, incident: Incident, events: list[Event]) -> list[dict[str, Any]] | None:
+        """Insert with its events; None when an incident with this id exists (a concurrent open of one spike)."""
         doc = to_doc(incident, id_field="incident_id")
         entries = outbox_entries(*events)
         doc["outbox"] = entries
-        await self.incidents.insert_one(doc)
+        try:
+            await self.incidents.insert_one(doc)
+        except DuplicateKeyError:
+            return None
         return entries
+
+    async def count_spike_incidents(self, spike_id: str) -> int:
+        """How many incidents (open or closed) were opened from this spike."""
+        return int(await self.incidents.count_documents({"spike.id": spike_id}))
 
     async def get_incident(self, incident_id: str) -> Incident | None:
         doc = await self.incidents.find_one({"_id": incident_id}, {"outbox": 0})

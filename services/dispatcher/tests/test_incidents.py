@@ -342,3 +342,36 @@ async def test_concurrent_routing_to_the_incident_team_respects_capacity(real_db
     assert await store.incident_waiting_teams(["INC-none"]) == set()
     stored = await store.get_incident(inc.incident_id)
     assert stored is not None and stored.opened_at.tzinfo is not None and stored.history[0].action == "opened"
+
+
+async def test_one_spike_opened_by_two_supervisors_at_once_gives_one_incident(real_db: Any) -> None:
+    """Four opens of the same spike at the same moment (the button clicked on four desks): exactly one
+    incident, the others get incident_exists; once it is closed, the spike can be opened again (a new id)."""
+    store = DispatcherStore(real_db)
+    await store.ensure_indexes()
+    await store.insert_staff(member("X1", Team.PRODUCT, capacity=2))
+
+    class Outbox:
+        async def flush(self, *_: Any, **__: Any) -> int:
+            return 0
+
+    services = [DispatcherService(DispatcherStore(real_db), Outbox()) for _ in range(4)]  # type: ignore[arg-type]
+    spike = IncidentSpikeRef(id="2026-12-07|category|complaint", day="2026-12-07", dimension="category",
+                             value="complaint", count=40)
+
+    async def open_on(service: DispatcherService) -> Any:
+        try:
+            return await service.open_incident(title="投诉激增", match=None, spike=spike, team=["X1"],
+                                               reply_text="统一口径", sla=IncidentSlaOverride(), by="SUP")
+        except DomainError as refused:
+            return refused
+
+    results = await asyncio.gather(*(open_on(s) for s in services))
+    opened = [r for r in results if not isinstance(r, DomainError)]
+    assert len(opened) == 1 and all(r.code == "incident_exists" for r in results if isinstance(r, DomainError))
+    assert await store.incidents.count_documents({"spike.id": spike.id}) == 1
+    assert opened[0].incident_id.endswith("-1")
+    await services[1].close_incident(opened[0].incident_id, opened[0].version, "处理完毕", "SUP")
+    again = await services[2].open_incident(title="投诉再次激增", match=None, spike=spike, team=["X1"],
+                                            reply_text="统一口径", sla=IncidentSlaOverride(), by="SUP")
+    assert again.incident_id != opened[0].incident_id and again.incident_id.endswith("-2")
