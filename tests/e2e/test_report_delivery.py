@@ -116,6 +116,10 @@ def test_the_daily_report_reaches_a_subscribed_supervisor_once_also_across_resta
         assert int(created[whole]) == expected
         if covers_today:  # today's tickets are in the report's day-by-day rows
             assert int(created[today.isoformat()]) >= len(tids)
+        else:  # after today's close: the next report restates today's final figures, today's tickets included
+            assert start - timedelta(days=1) == today
+            final = {r["period"]: r["value"] for r in rows if r["metric"] == "final:created"}
+            assert int(final[today.isoformat()]) >= len(tids)
         csv_r = httpx.get(f"{reporting}/api/v1/reports/deliveries/{report_id}.csv", headers=me, timeout=5)
         assert csv_r.content == raw
 

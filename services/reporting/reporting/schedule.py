@@ -221,15 +221,37 @@ def summary_lines(totals: Kpis, agents: list[AgentRow]) -> list[str]:
     return lines
 
 
+def restated_line(day: date, final: Kpis, reported: int | None) -> str:
+    """The previous report day's final figures: its report went out at the close, so what came in later
+    that evening is told here (no ticket is left out of the daily reports, none is counted twice)."""
+    late = "" if reported is None else f"（日报发出后新增 {max(final.created - reported, 0)} 单）"
+    return (f"上一报告日 {day.isoformat()} 终值：新建 {final.created}{late} · 已解决 {final.resolved}"
+            f" · 未结 {final.backlog}")
+
+
+def reported(body: str, day: date, metric: str) -> int | None:
+    """What a delivered report's CSV said of one day's ``metric`` (its day-by-day row), if it said it."""
+    for row in csv.DictReader(io.StringIO(body)):
+        if row["period"] == day.isoformat() and row["metric"] == metric and not row["key"]:
+            try:
+                return int(float(row["value"]))
+            except ValueError:
+                return None
+    return None
+
+
 TEAM_FIGURES = ("created", "resolved", "closed", "reopened", "first_response_avg_min", "resolution_avg_min",
                 "resolution_rate", "first_contact_resolution", "sla_compliance", "csat_avg", "csat_responses",
                 "satisfaction_rate", "breached_tickets")
 
 
-def report_csv(report: KpiReport, agents: list[AgentRow], teams: dict[str, Kpis] | None = None) -> str:
+def report_csv(report: KpiReport, agents: list[AgentRow], teams: dict[str, Kpis] | None = None,
+               restated: tuple[date, Kpis] | None = None) -> str:
     """The report's CSV: the KPI export's long rows ``period,metric,key,value`` (totals, the series, the
     breakdowns) and, for the comparisons, one row per agent and figure (``agent:<figure>``, key = the agent)
-    and per team and figure (``team:<figure>``, key = the team) — one table that pivots in a spreadsheet."""
+    and per team and figure (``team:<figure>``, key = the team) — one table that pivots in a spreadsheet.
+    A daily report also restates the previous report day's final figures (``final:<figure>``, period = that
+    day): tickets that came in after that report's close."""
     whole = f"{report.start}..{report.end}"
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -245,4 +267,10 @@ def report_csv(report: KpiReport, agents: list[AgentRow], teams: dict[str, Kpis]
         for name in TEAM_FIGURES:
             value = values[name]
             writer.writerow(_safe_csv((whole, f"team:{name}", team, "" if value is None else value)))
+    if restated is not None:
+        day, final = restated
+        values = final.model_dump()
+        for name in TEAM_FIGURES:
+            value = values[name]
+            writer.writerow(_safe_csv((day.isoformat(), f"final:{name}", "", "" if value is None else value)))
     return out.getvalue()

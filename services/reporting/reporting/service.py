@@ -309,7 +309,16 @@ class ReportingService:
         compare = period.kind != "daily"  # the weekly department analysis and the monthly report compare
         agents = await self.agent_report(period.start, period.end) if compare else []
         teams = await self.team_report(period.start, period.end) if compare else {}
-        body = schedule.report_csv(report, agents, teams)
+        summary = schedule.summary_lines(report.totals, agents)
+        restated = None
+        if period.kind == "daily":  # the previous report day after its close: told here, counted there
+            before = period.start - timedelta(days=1)
+            final = (await self.kpi_report(before, before, "day")).totals
+            earlier = await self.store.get_run(f"daily:{before.isoformat()}", with_csv=True)
+            reported = schedule.reported(earlier["csv"], before, "created") if earlier else None
+            restated = (before, final)
+            summary.append(schedule.restated_line(before, final, reported))
+        body = schedule.report_csv(report, agents, teams, restated)
         raw = body.encode("utf-8")
         digest = hashlib.sha256(raw).hexdigest()
         filename = f"{period.kind}-report-{period.key}.csv"
@@ -326,7 +335,6 @@ class ReportingService:
                 recipients.append(ReportRecipient(staff_id=d["_id"], external=d.get("external") or "none"))
             except ValidationError:  # never let one odd subscription stop every report
                 log.warning("report %s: subscription %r is not a valid recipient; skipped", period.id, d.get("_id"))
-        summary = schedule.summary_lines(report.totals, agents)
         event = ReportReady.new(ReportReadyPayload(
             report_id=period.id, kind=period.kind, period=period.key, start=period.start.isoformat(),
             end=period.end.isoformat(), title=schedule.title(period), summary=summary, link=REPORTS_LINK,

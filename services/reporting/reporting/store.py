@@ -396,6 +396,7 @@ class ReportingStore:
     async def get_run(self, run_id: str, *, with_csv: bool = False) -> dict[str, Any] | None:
         projection = {"outbox": 0} if with_csv else {"outbox": 0, "csv": 0}
         return await self.runs.find_one({"_id": run_id}, projection)
+
     # ------------------------------------------------------------------ incidents (crisis mode)
     async def note_incident(self, state: dict[str, Any]) -> bool:
         """Keep an incident as its newest version says (an older or repeated version changes nothing)."""

@@ -180,3 +180,24 @@ def test_the_calendar_comes_from_the_settings_and_bad_ones_are_refused() -> None
                 {"report_close_time": "25:00"}):
         with pytest.raises(ValidationError):
             ReportingSettings(**bad)  # type: ignore[arg-type]
+
+
+async def test_the_evening_after_a_daily_report_is_told_in_the_next_one(real_db: Any) -> None:
+    """Friday's report goes out at 18:00 with Friday's two tickets; one more comes in at 20:00 (Friday in
+    the KPI cells). Monday's report covers Saturday–Monday and restates Friday's final figures: 3 created,
+    1 after its report — so no ticket is left out of the daily reports and none is counted twice."""
+    clock = FrozenClock(at_local(FRIDAY, 18, 1))
+    service = ReportingService(ReportingStore(real_db), timezone="Asia/Shanghai", calendar=CAL, schedule_clock=clock)
+    await service.store.ensure_indexes()
+    await a_weekend_of_tickets(service)
+    assert "daily:2026-11-27" in await service.deliver_due_reports()
+    friday = await service.store.get_run("daily:2026-11-27", with_csv=True)
+    assert value(friday["csv"], "created", FRIDAY) == "2"
+    assert value(friday["csv"], "final:created", "2026-11-26") == "0"  # Thursday restated: nothing came late
+    await service.record(f.created("w4", local(FRIDAY, 20)))  # after Friday's report
+    clock.set(at_local(MONDAY, 18, 1))
+    assert "daily:2026-11-30" in await service.deliver_due_reports()
+    monday = await service.store.get_run("daily:2026-11-30", with_csv=True)
+    assert value(monday["csv"], "created", f"{SATURDAY}..{MONDAY}") == "1"  # the period itself: unchanged
+    assert value(monday["csv"], "final:created", FRIDAY) == "3"
+    assert any(line.startswith(f"上一报告日 {FRIDAY} 终值：新建 3（日报发出后新增 1 单）") for line in monday["summary"])
