@@ -24,6 +24,7 @@ from contracts.events_reporting import (
     ReportRecipient,
 )
 from servicekit.clock import Clock, SystemClock
+from servicekit.keyed import KeyedLocks
 from servicekit.outbox import Outbox, outbox_entries
 
 from . import domain, incidents, knowledge, kpi, schedule
@@ -88,6 +89,7 @@ class ReportingService:
         self.calendar = calendar or ReportCalendar(timezone=timezone)
         self.schedule_clock: Clock = schedule_clock or SystemClock()
         self._rebuild_lock = asyncio.Lock()
+        self._fact_locks = KeyedLocks()
 
     # ------------------------------------------------------------------ intake of events
     async def record_raw(self, body: dict[str, Any]) -> bool:
@@ -139,6 +141,12 @@ class ReportingService:
         ticket_id = domain.ticket_id_of(event)
         if ticket_id is None or not domain.changes_fact(event):
             return False
+        # the events of a ticket arriving together wait for each other in this replica instead of racing
+        # on the fact's compare-and-set (which still decides between replicas)
+        async with self._fact_locks.hold(ticket_id):
+            return await self._apply_to_fact(event, ticket_id)
+
+    async def _apply_to_fact(self, event: Event, ticket_id: str) -> bool:
         event_id = str(event.event_id)
         for _ in range(MAX_ATTEMPTS):
             state = await self.store.load_fact(ticket_id, event_id)

@@ -153,12 +153,13 @@ class ReportingStore:
         push: dict[str, Any] = {"applied_events": event_id}
         if pending:
             push["pending"] = {"$each": pending}
-        doc = await self.facts.find_one_and_update(
+        # update_one, not find_one_and_update: the answer needed is only "did it match", and SecantusDB
+        # answers every findAndModify by scanning the whole collection (tests/test_wire_server_probes.py)
+        result = await self.facts.update_one(
             {"_id": ticket_id, "revision": revision, "applied_events": {"$ne": event_id}},
             {"$set": {**_storable(changes), "revision": revision + 1}, "$push": push},
-            projection={"_id": 1},
         )
-        return doc is not None
+        return result.modified_count == 1
 
     # ------------------------------------------------------------------ aggregates
     async def apply_pending(self, ticket_id: str, entries: list[dict[str, Any]]) -> int:
@@ -209,11 +210,11 @@ class ReportingStore:
         totals: dict[str, dict[str, float]] = {}
         for ticket_id, entries, _ in batch:
             ids = [e["id"] for e in entries]
-            # every id still pending; spelt as $and of equalities, not {"$all": ids}: SecantusDB 0.7.0b3
-            # matches $all over a path into an array of documents only for a single value
-            # (tests/test_wire_server_probes.py)
+            # every id still pending; spelt as $all of $elemMatch, not {"pending.id": {"$all": ids}}
+            # (SecantusDB 0.7.0b3 matches that only for a single value) nor a top-level $and (it then
+            # scans the whole collection instead of taking the _id): tests/test_wire_server_probes.py
             claimed = await self.facts.update_one(
-                {"_id": ticket_id, "$and": [{"pending.id": i} for i in ids]},
+                {"_id": ticket_id, "pending": {"$all": [{"$elemMatch": {"id": i}} for i in ids]}},
                 {"$pull": {"pending": {"id": {"$in": ids}}}}, session=session)
             if claimed.modified_count == 0:
                 applied.append(0)

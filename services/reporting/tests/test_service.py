@@ -140,7 +140,8 @@ class RacingStore(ReportingStore):
         if not self.raced:
             self.raced = True
             self.service.store = ReportingStore(self.db)
-            await self.service.apply_to_fact(self.rival)
+            # as another replica would (this one applies a ticket's events one at a time)
+            await self.service._apply_to_fact(self.rival, ticket_id)  # noqa: SLF001
             self.service.store = self
         return await super().update_fact(ticket_id, revision, event_id, changes, pending)
 
