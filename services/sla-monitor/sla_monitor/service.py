@@ -7,13 +7,15 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from contracts import Event, SlaTarget
 from contracts.events_sla import OverdueReasonCode
 from servicekit.context import raise_if_cancelling
+from servicekit.keyed import KeyedLocks
 from servicekit import Outbox, outbox_entries
 from servicekit.privacy import redact_text
 
@@ -36,6 +38,8 @@ from .store import SlaStore
 log = logging.getLogger(__name__)
 
 SYSTEM = "system"
+
+T = TypeVar("T")
 
 
 class ClockContention(RuntimeError):
@@ -85,7 +89,23 @@ class SlaService:
         # database before: 2.7 reads per ticket); this replica forgets it when it activates a version
         self.active_policy_ttl = active_policy_ttl_seconds
         self._active: tuple[float, SlaPolicy] | None = None
+        # one refresh at a time: the messages in flight when a cache expires share one read instead of
+        # each reading the same documents (seen: 0.5 policy and 0.5 calendar reads per ticket)
+        self._refreshing: dict[str, asyncio.Future[object]] = {}
+        # events of one ticket arriving together (created, classified, assigned) are applied one after
+        # the other in this replica instead of racing on the clock's compare-and-set (seen: 1.8 inserts
+        # and 5.8 reads per ticket, most of them lost races); replicas still race safely on the revision
+        self._ticket_locks = KeyedLocks()
         self.now: Callable[[], datetime] = utcnow  # the wall clock (tests pin it)
+
+    async def _single_flight(self, key: str, load: Callable[[], Awaitable[T]]) -> T:
+        """``load()`` once for all the callers that ask while it runs."""
+        running = self._refreshing.get(key)
+        if running is None:
+            running = asyncio.ensure_future(load())
+            self._refreshing[key] = running
+            running.add_done_callback(lambda _: self._refreshing.pop(key, None))
+        return await asyncio.shield(running)  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ start-up
     async def seed(self) -> None:
@@ -117,13 +137,17 @@ class SlaService:
     async def _policy_for_new_clock(self) -> SlaPolicy:
         if self._active is not None and time.monotonic() - self._active[0] < self.active_policy_ttl:
             return self._active[1]
-        record = await self.store.active_policy()
-        if record is None:
-            raise PolicyMissing("no active SLA policy")
-        policy = record.policy()
-        self._policies.setdefault(policy.version, policy)
-        self._active = (time.monotonic(), policy)
-        return policy
+
+        async def load() -> SlaPolicy:
+            record = await self.store.active_policy()
+            if record is None:
+                raise PolicyMissing("no active SLA policy")
+            policy = record.policy()
+            self._policies.setdefault(policy.version, policy)
+            self._active = (time.monotonic(), policy)
+            return policy
+
+        return await self._single_flight("active_policy", load)
 
     async def list_policies(self) -> list[PolicyRecord]:
         return await self.store.list_policies()
@@ -171,12 +195,17 @@ class SlaService:
     # ------------------------------------------------------------------ calendars
     async def calendars(self) -> dict[str, Schedule]:
         """Compiled calendars, re-read every few seconds so an admin's edit reaches every replica."""
-        if self._calendars is None or time.monotonic() - self._calendars[0] > self.calendar_ttl:
+        if self._calendars is not None and time.monotonic() - self._calendars[0] <= self.calendar_ttl:
+            return self._calendars[1]
+
+        async def load() -> dict[str, Schedule]:
             records = await self.store.list_calendars()
             schedules = {r.calendar_id: domain.schedule_of(BusinessCalendar(**r.model_dump(
                 include=set(BusinessCalendar.model_fields)))) for r in records}
             self._calendars = (time.monotonic(), schedules)
-        return self._calendars[1]
+            return schedules
+
+        return await self._single_flight("calendars", load)
 
     async def list_calendars(self) -> list[CalendarRecord]:
         return await self.store.list_calendars()
@@ -212,6 +241,10 @@ class SlaService:
         of one ticket are serialised by compare-and-set on the clock's revision. The clock's next alarm
         is filed in the schedule before the clock is written, so no alarm can be lost."""
         ticket_id = event.payload.ticket_id  # type: ignore[attr-defined]
+        async with self._ticket_locks.hold(ticket_id):
+            return await self._record(event, ticket_id)
+
+    async def _record(self, event: Event, ticket_id: str) -> bool:
         event_id = str(event.event_id)
         for _ in range(self.write_attempts):
             stored = await self.store.load_clock(ticket_id)

@@ -135,8 +135,10 @@ async def test_full_lifecycle_over_the_queues(running: dict[str, Any]) -> None:
 
 async def test_concurrent_events_of_one_ticket_are_all_applied(running: dict[str, Any], monkeypatch: Any) -> None:
     """Every handler reads the clock before any of them writes (forced by yielding after the read):
-    the compare-and-set makes the losers reload and apply again, so nothing is lost."""
+    the compare-and-set makes the losers reload and apply again, so nothing is lost. Each event goes to
+    its own replica (one replica applies the events of a ticket one after the other: see below)."""
     service: SlaService = running["service"]
+    replicas = [SlaService(service.store, outbox=service.outbox) for _ in range(6)]
     load, save, insert = service.store.load_clock, service.store.save_clock, service.store.insert_clock
     conflicts = {"save": 0, "insert": 0}
 
@@ -162,7 +164,7 @@ async def test_concurrent_events_of_one_ticket_are_all_applied(running: dict[str
         created(), classified(priority=Priority.P2, when=at(1)), assigned(when=at(2)),
         acknowledged(when=at(3)), responded(when=at(4)), resolved(when=at(50)),
     ]
-    results = await asyncio.gather(*(service.record(e) for e in events))
+    results = await asyncio.gather(*(r.record(e) for r, e in zip(replicas, events)))
     assert all(results)
     assert conflicts["insert"] == len(events) - 1 and conflicts["save"] > 0
     doc = await _doc(running)
@@ -170,6 +172,41 @@ async def test_concurrent_events_of_one_ticket_are_all_applied(running: dict[str
     assert doc["priority"] == "P2" and doc["status"] == "resolved" and doc["first_responded_at"] == at(4)
     assert doc["started_at"] == T0 and doc["provisional"] is False and doc["acknowledged_at"] == at(3)
     assert await service.record(events[2]) is False  # a duplicate after the fact
+
+
+async def test_one_replica_applies_the_events_of_a_ticket_one_after_the_other(running: dict[str, Any],
+                                                                              monkeypatch: Any) -> None:
+    """Events of one ticket arriving together in one replica wait for each other instead of racing on the
+    compare-and-set: no lost race, no second insert, every event applied once."""
+    service: SlaService = running["service"]
+    load, save, insert = service.store.load_clock, service.store.save_clock, service.store.insert_clock
+    conflicts = {"save": 0, "insert": 0}
+
+    async def slow_load(ticket_id: str) -> Any:
+        stored = await load(ticket_id)
+        await asyncio.sleep(0)
+        return stored
+
+    async def counting_save(*args: Any, **kwargs: Any) -> bool:
+        ok = await save(*args, **kwargs)
+        conflicts["save"] += not ok
+        return ok
+
+    async def counting_insert(*args: Any, **kwargs: Any) -> bool:
+        ok = await insert(*args, **kwargs)
+        conflicts["insert"] += not ok
+        return ok
+
+    monkeypatch.setattr(service.store, "load_clock", slow_load)
+    monkeypatch.setattr(service.store, "save_clock", counting_save)
+    monkeypatch.setattr(service.store, "insert_clock", counting_insert)
+    events = [created(), classified(priority=Priority.P2, when=at(1)), assigned(when=at(2)), acknowledged(when=at(3))]
+    assert all(await asyncio.gather(*(service.record(e) for e in events)))
+    assert conflicts == {"save": 0, "insert": 0}
+    doc = await _doc(running)
+    assert doc["revision"] == len(events) and doc["acknowledged_at"] == at(3)
+    assert len(service._ticket_locks) == 0  # noqa: SLF001 - forgotten once idle
+    assert await service.record(events[1]) is False
 
 
 async def test_write_contention_raises_a_retryable_error(running: dict[str, Any], monkeypatch: Any) -> None:
