@@ -134,7 +134,7 @@ class DispatcherService:
         fresh = domain.claim(req, _now())
         current = await self.store.insert_claim(fresh)
         if current is None:
-            return await self.route(await self._link_incident(fresh, keywords))
+            return await self.route(await self._link_incident(fresh, keywords), fresh=True)
         for _ in range(MAX_ROUTE_ATTEMPTS):
             domain.check_same_ticket(current, req)
             newer = domain.reclassify(current, req, _now())
@@ -150,21 +150,27 @@ class DispatcherService:
             current = await self._reload(current.ticket_id)
         raise RoutingContention(f"ticket {req.ticket_id} kept changing while being re-classified")
 
-    async def route(self, waiting: Assignment) -> Assignment:
-        """Assign a waiting ticket to the best agent with a free slot, or leave it in its team queue."""
-        for _ in range(MAX_ROUTE_ATTEMPTS):
-            result, settled = await self._route_once(waiting)
+    async def route(self, waiting: Assignment, *, fresh: bool = False) -> Assignment:
+        """Assign a waiting ticket to the best agent with a free slot, or leave it in its team queue.
+
+        ``fresh``: this call inserted the ticket's claim just now, so no earlier attempt can hold a slot
+        for it (a slot is only ever reserved after the claim exists): the first attempt skips looking
+        for slot holders, which reads every staff document with its ticket list (two reads per ticket,
+        growing with the tickets held). A concurrent attempt of another replica that reserved meanwhile
+        gives its slot back when its save loses, as always; a retry after a lost race looks again."""
+        for attempt in range(MAX_ROUTE_ATTEMPTS):
+            result, settled = await self._route_once(waiting, fresh=fresh and attempt == 0)
             if settled:
                 return result
             waiting = result
         raise RoutingContention(f"ticket {waiting.ticket_id} kept changing while being routed")
 
-    async def _route_once(self, a: Assignment) -> tuple[Assignment, bool]:
+    async def _route_once(self, a: Assignment, *, fresh: bool = False) -> tuple[Assignment, bool]:
         req = a.request()
         roster = await self.store.roster()
         incident = await self._routing_incident(a)
         plan = crisis.plan_incident_routing(req, incident, roster) if incident else domain.plan_routing(req, roster)
-        chosen, skipped = await self._take_slot(plan, a.ticket_id)
+        chosen, skipped = await self._take_slot(plan, a.ticket_id, fresh=fresh)
         if chosen is None:
             queued = await self.store.save_queued(a, domain.explain_queued(plan, req, skipped), _now())
             if queued is not None:
@@ -176,14 +182,16 @@ class DispatcherService:
         entries = await self.store.save_assignment(a, updated, [event])
         if entries is None:
             return await self._after_lost_race(a.ticket_id, chosen)
-        await self._release_others(a.ticket_id, keep=chosen.staff_id)
+        if not fresh:
+            await self._release_others(a.ticket_id, keep=chosen.staff_id)
         await self.outbox.flush(self.store.assignments, a.ticket_id, entries)
         log.info("ticket %s assigned to %s (%s)", a.ticket_no, chosen.staff_id, chosen.team)
         return updated, True
 
-    async def _take_slot(self, plan: RoutingPlan, ticket_id: str) -> tuple[Candidate | None, list[str]]:
+    async def _take_slot(self, plan: RoutingPlan, ticket_id: str, *, fresh: bool = False
+                         ) -> tuple[Candidate | None, list[str]]:
         """Reuse a slot an interrupted attempt already holds, else reserve the best free one."""
-        holders = await self.store.slot_holders(ticket_id)
+        holders = [] if fresh else await self.store.slot_holders(ticket_id)
         if holders:
             return domain.resumed_candidate(holders[0], plan), []
         skipped: list[str] = []

@@ -59,6 +59,8 @@ class DispatcherStore:
         await self.collaborations.create_index([("responder_id", ASCENDING), ("status", ASCENDING)], name="responder")
         await self.collaborations.create_index([("requester_id", ASCENDING), ("status", ASCENDING)], name="requester")
         await self.staff.create_index([("team", ASCENDING), ("staff_id", ASCENDING)], name="team_staff")
+        # claim_delivery's second look (a sending notification whose lease ran out)
+        await self.notifications.create_index([("status", ASCENDING), ("lease_until", ASCENDING)], name="lease")
         await self.assignments.create_index(
             [("status", ASCENDING), ("team", ASCENDING), *_QUEUE_ORDER[:2]], name="team_queue"
         )
@@ -86,9 +88,13 @@ class DispatcherStore:
             return False
         return True
 
+    # what a roster read leaves out: the tickets holding each member's slots (a list as long as the
+    # capacity, read for every routed ticket otherwise) and the credentials
+    _ROSTER = {"open_tickets": 0, "password_hash": 0}
+
     async def roster(self, team: Team | None = None) -> list[StaffMember]:
         query: dict[str, Any] = {"team": team.value} if team else {}
-        return [from_doc(StaffMember, d) async for d in self.staff.find(query).sort("_id", ASCENDING)]
+        return [from_doc(StaffMember, d) async for d in self.staff.find(query, self._ROSTER).sort("_id", ASCENDING)]
 
     async def get_staff(self, staff_id: str) -> StaffMember | None:
         doc = await self.staff.find_one({"_id": staff_id})
@@ -139,13 +145,14 @@ class DispatcherStore:
     async def reserve_slot(self, staff_id: str, capacity: int, ticket_id: str) -> bool:
         """Take one slot of an on-duty agent for a ticket in a single atomic update; False when the agent
         is full, off duty, changed capacity, or already holds this ticket."""
-        doc = await self.staff.find_one_and_update(
+        # update_one: only "did it match" is needed, and SecantusDB scans the collection for every
+        # findAndModify (tests/test_wire_server_probes.py)
+        result = await self.staff.update_one(
             {"_id": staff_id, "on_duty": True, "capacity": capacity, "open_count": {"$lt": capacity},
              "open_tickets": {"$ne": ticket_id}},
             {"$inc": {"open_count": 1}, "$push": {"open_tickets": ticket_id}},
-            projection={"_id": 1},
         )
-        return doc is not None
+        return result.modified_count == 1
 
     async def release_slot(self, staff_id: str, ticket_id: str) -> bool:
         """Give back the slot a ticket holds; a no-op (False) when it holds none (exactly once)."""
@@ -157,7 +164,7 @@ class DispatcherStore:
 
     async def slot_holders(self, ticket_id: str) -> list[StaffMember]:
         """Staff holding a slot for the ticket (normally its assignee; leftovers of an interrupted route)."""
-        return [from_doc(StaffMember, d) async for d in self.staff.find({"open_tickets": ticket_id})]
+        return [from_doc(StaffMember, d) async for d in self.staff.find({"open_tickets": ticket_id}, self._ROSTER)]
 
     async def open_tickets_of(self, staff_id: str) -> list[str]:
         doc = await self.staff.find_one({"_id": staff_id}, {"open_tickets": 1})
@@ -233,11 +240,21 @@ class DispatcherStore:
 
     async def set_sla_due(self, ticket_id: str, deadline: datetime, target: str) -> None:
         """Remember the nearest SLA deadline (the agent's queue is ordered by it)."""
-        await self.assignments.update_one(
-            {"_id": ticket_id, "$or": [{"sla_due_at": None}, {"sla_due_at": {"$gt": deadline}},
-                                       {"sla_target": target}]},
-            {"$set": {"sla_due_at": deadline, "sla_target": target}},
-        )
+        # read, decide, compare-and-set on the values read: the condition spelt as one filter needs a
+        # top-level $or, which SecantusDB answers by scanning every assignment (tests/test_wire_server_probes.py)
+        for _ in range(8):
+            doc = await self.assignments.find_one({"_id": ticket_id}, {"sla_due_at": 1, "sla_target": 1})
+            if doc is None:
+                return
+            due, current = doc.get("sla_due_at"), doc.get("sla_target")
+            if not (due is None or due > deadline or current == target):
+                return
+            result = await self.assignments.update_one(
+                {"_id": ticket_id, "sla_due_at": due, "sla_target": current},
+                {"$set": {"sla_due_at": deadline, "sla_target": target}},
+            )
+            if result.matched_count == 1:
+                return
 
     async def save_queued(self, before: Assignment, reason: str, now: datetime) -> Assignment | None:
         """Leave a ticket waiting in its team queue with the explanation; None when it changed meanwhile.
@@ -319,13 +336,28 @@ class DispatcherStore:
         return int(result.modified_count)
 
     async def claim_delivery(self, now: datetime, lease_until: datetime) -> dict[str, Any] | None:
-        """Take one due external delivery (pending, or sending with an expired lease) for this replica."""
-        return await self.notifications.find_one_and_update(
-            {"$or": [{"status": "pending", "next_attempt_at": {"$lte": now}},
-                     {"status": "sending", "lease_until": {"$lte": now}}]},
-            {"$set": {"status": "sending", "lease_until": lease_until}, "$inc": {"attempts": 1}},
-            sort=[("next_attempt_at", ASCENDING)], return_document=ReturnDocument.AFTER,
-        )
+        """Take one due external delivery (pending, or sending with an expired lease) for this replica.
+
+        Polled every few seconds, so it costs what is due, not what is stored: each kind is looked up
+        in its index (delivery / lease), then claimed with a conditional update on the same condition
+        (a competing replica that claimed it first makes the update match nothing: try the next one).
+        No findAndModify and no top-level $or: SecantusDB answers both by scanning the whole collection
+        (tests/test_wire_server_probes.py)."""
+        for due in ({"status": "pending", "next_attempt_at": {"$lte": now}},
+                    {"status": "sending", "lease_until": {"$lte": now}}):
+            while True:  # a lost race means another worker took that one: look again
+                cursor = self.notifications.find(due).sort("next_attempt_at", ASCENDING).limit(16)
+                found = [d async for d in cursor]
+                if not found:
+                    break
+                for doc in found:
+                    claimed = await self.notifications.update_one(
+                        {"_id": doc["_id"], **due},
+                        {"$set": {"status": "sending", "lease_until": lease_until}, "$inc": {"attempts": 1}})
+                    if claimed.modified_count == 1:
+                        return {**doc, "status": "sending", "lease_until": lease_until,
+                                "attempts": int(doc.get("attempts") or 0) + 1}
+        return None
 
     async def delivery_done(self, notification_id: str, now: datetime) -> None:
         await self.notifications.update_one(
