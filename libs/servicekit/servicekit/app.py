@@ -115,6 +115,7 @@ class ServiceKit:
         outbox = self.outbox
         self.on_startup(outbox.ensure_indexes)
         self.background("outbox-relay", lambda: outbox.run(self.settings.outbox_relay_interval_seconds))
+        self.background("outbox-pulls", outbox.run_pulls)
         return outbox
 
     # ------------------------------------------------------------------ lifecycle

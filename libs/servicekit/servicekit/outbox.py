@@ -6,6 +6,12 @@ to the document's ``outbox`` array. After the write the events are published (pu
 pulled from the array. If the process dies in between, the relay finds documents whose outbox holds
 entries older than a grace period and publishes them again. Delivery is therefore at-least-once and
 every consumer deduplicates on ``event_id`` or a natural key.
+
+In a running service (``run_pulls``) the pulls of published entries are not one write each: they are
+gathered for a few milliseconds and written as one unordered bulk update (one round trip for all the
+documents flushed meanwhile). The relay leaves entries queued for a pull alone. A process that dies with
+pulls still queued leaves those entries to the relay of the next start: published twice, which every
+consumer already takes (the same as a death between the publish and the pull).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from contracts import Event
 from .context import raise_if_cancelling
 from .messaging import EventBus
 from .metrics import OUTBOX_PENDING
+from .mongo import apply_updates
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +52,11 @@ class Outbox:
         self.collections = collections
         self.grace = timedelta(seconds=grace_seconds)
         self.batch = batch
+        # published entries waiting for their pull: (collection name, document id) → (collection, ids)
+        self._to_pull: dict[tuple[str, Any], tuple[Any, list[str]]] = {}
+        self._queued: set[str] = set()  # their event ids (also while their pull is being written)
+        self._wake = asyncio.Event()
+        self._batching = False
 
     async def ensure_indexes(self) -> None:
         """The relay's query (entries older than the grace period) answered from an index on the entries'
@@ -63,7 +75,7 @@ class Outbox:
         repeat it. What could not be published stays in the outbox and the relay sends it later."""
         if entries is None:
             doc = await collection.find_one({"_id": doc_id}, {FIELD: 1})
-            entries = list((doc or {}).get(FIELD) or [])
+            entries = [e for e in (doc or {}).get(FIELD) or [] if e.get("event_id") not in self._queued]
         if not entries:
             return 0
         published: list[str] = []
@@ -77,8 +89,54 @@ class Outbox:
                         doc_id, type(exc).__name__, exc)
         finally:
             if published:
-                await collection.update_one({"_id": doc_id}, {"$pull": {FIELD: {"event_id": {"$in": published}}}})
+                if self._batching:
+                    key = (getattr(collection, "full_name", None) or str(id(collection)), doc_id)
+                    self._to_pull.setdefault(key, (collection, []))[1].extend(published)
+                    self._queued.update(published)
+                    self._wake.set()
+                else:
+                    await collection.update_one({"_id": doc_id}, {"$pull": {FIELD: {"event_id": {"$in": published}}}})
         return len(published)
+
+    async def pull_queued(self) -> int:
+        """Write the queued pulls now: one bulk update per collection. Returns the documents updated. A
+        failed write leaves its entries in their documents, and the relay republishes them."""
+        if not self._to_pull:
+            return 0
+        batch, self._to_pull = self._to_pull, {}
+        per_collection: dict[str, tuple[Any, list[tuple[dict[str, Any], dict[str, Any]]], list[str]]] = {}
+        for (name, doc_id), (collection, ids) in batch.items():
+            _, updates, all_ids = per_collection.setdefault(name, (collection, [], []))
+            updates.append(({"_id": doc_id}, {"$pull": {FIELD: {"event_id": {"$in": ids}}}}))
+            all_ids.extend(ids)
+        try:
+            for collection, updates, _ in per_collection.values():
+                try:
+                    await apply_updates(collection, updates)
+                except Exception as exc:  # noqa: BLE001 - the relay republishes what stays
+                    raise_if_cancelling(exc)
+                    log.warning("outbox: pulling %d published document(s) failed (%s: %s); the relay "
+                                "republishes them", len(updates), type(exc).__name__, exc)
+        finally:
+            for _, _, ids in per_collection.values():
+                self._queued.difference_update(ids)
+        return len(batch)
+
+    async def run_pulls(self, delay: float = 0.02) -> None:
+        """Gather the pulls of published entries and write them together (started by the service kit)."""
+        self._batching = True
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                await asyncio.sleep(delay)
+                await self.pull_queued()
+        finally:
+            self._batching = False
+            try:
+                await self.pull_queued()  # what is left at a stop (else the relay of the next start sends it)
+            except BaseException:  # noqa: BLE001 - stopping: never block the shutdown on it
+                pass
 
     async def relay_once(self) -> int:
         """Republish entries older than the grace period (their first flush did not happen)."""
@@ -89,7 +147,7 @@ class Outbox:
             # compares equal to it.
             cursor = collection.find({f"{FIELD}.created_at": {"$lte": cutoff}}, {FIELD: 1}).limit(self.batch)
             async for doc in cursor:
-                entries = doc.get(FIELD) or []
+                entries = [e for e in doc.get(FIELD) or [] if e.get("event_id") not in self._queued]
                 pending += len(entries)
                 total += await self.flush(collection, doc["_id"], entries)
         OUTBOX_PENDING.labels(self.bus.service).set(max(0, pending - total))

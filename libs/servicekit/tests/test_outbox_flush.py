@@ -64,3 +64,36 @@ async def test_an_idle_relay_pass_reads_only_documents_with_pending_entries(real
     assert plan["executionStats"]["totalDocsExamined"] == 3, plan["executionStats"]
     assert await outbox.relay_once() == 3
     assert await docs.count_documents({"outbox.0": {"$exists": True}}) == 0
+
+
+async def test_pulls_of_published_entries_are_gathered_into_one_write_and_the_relay_leaves_them_alone() -> None:
+    """In a running service the pulls are queued and written together; an entry queued for its pull is
+    never republished by the relay meanwhile; what is left at a stop is pulled on the way out."""
+    import asyncio
+
+    docs = AsyncMongoMockClient()["db"]["docs"]
+    bus = BrokerGoneAfter(ok=100)
+    outbox = Outbox(bus, [docs], grace_seconds=0)  # type: ignore[arg-type]
+    pulls = asyncio.create_task(outbox.run_pulls(delay=0.05))
+    await asyncio.sleep(0)
+    all_entries = []
+    for name in ("d1", "d2", "d3"):
+        entries = outbox_entries(created(name), created(name + "b"))
+        all_entries += entries
+        await docs.insert_one({"_id": name, "outbox": entries})
+        assert await outbox.flush(docs, name, entries) == 2
+    assert await docs.count_documents({"outbox.0": {"$exists": True}}) == 3  # not pulled yet
+    assert await outbox.relay_once() == 0  # queued for the pull: not sent again
+    assert await outbox.flush(docs, "d1") == 0  # a redelivery's flush leaves them alone too
+    await asyncio.sleep(0.2)
+    assert await docs.count_documents({"outbox.0": {"$exists": True}}) == 0
+    assert bus.sent == [e["event_id"] for e in all_entries]
+    entries = outbox_entries(created("d4"))
+    await docs.insert_one({"_id": "d4", "outbox": entries})
+    await outbox.flush(docs, "d4", entries)
+    pulls.cancel()
+    try:
+        await pulls
+    except asyncio.CancelledError:
+        pass
+    assert (await docs.find_one({"_id": "d4"}))["outbox"] == []
