@@ -32,6 +32,7 @@ from prometheus_client import Counter, Gauge
 from servicekit.clock import Clock
 from servicekit.context import raise_if_cancelling
 from servicekit.notify import Notification, Notifier
+from servicekit.keyed import KeyedLocks
 from servicekit.outbox import Outbox
 from servicekit.privacy import redact_text
 from servicekit.retention import months_before
@@ -103,6 +104,7 @@ class IntakeService:
         self.pepper = lookup_pepper
         self.cipher = cipher or FieldCipher("")
         self.policy = policy or Policy()
+        self._ticket_locks = KeyedLocks()
 
     # ================================================================== intake
     async def submit(self, sub: TicketSubmission, *, now: datetime | None = None) -> SubmitResult:
@@ -146,6 +148,8 @@ class IntakeService:
                 owners = await self.store.key_owners(keys)  # a concurrent contact claimed it first
                 customer_id = owners[keys[0]]
                 fresh_id = False
+            elif keys:
+                owners = {**owners, keys[0]: customer_id}  # claimed just now: not again below
         for key in keys:
             if key not in owners:
                 await self.store.claim_key(key, customer_id)
@@ -317,7 +321,15 @@ class IntakeService:
 
     async def _mutate(self, ticket_id: str, actor: str, privileged: bool,
                       decide: Callable[[Ticket, datetime], Change], *, applied_event: str | None = None) -> Ticket | None:
-        """Load → decide → compare-and-set (state + events + timeline in one update) → publish → audit."""
+        """Load → decide → compare-and-set (state + events + timeline in one update) → publish → audit.
+        Changes of one ticket in this replica wait for each other (ticket.classified and ticket.assigned
+        arrive together) instead of racing on the compare-and-set, which still decides between replicas."""
+        async with self._ticket_locks.hold(ticket_id):
+            return await self._mutate_once_at_a_time(ticket_id, actor, privileged, decide, applied_event=applied_event)
+
+    async def _mutate_once_at_a_time(self, ticket_id: str, actor: str, privileged: bool,
+                                     decide: Callable[[Ticket, datetime], Change], *,
+                                     applied_event: str | None = None) -> Ticket | None:
         for _ in range(8):
             loaded = await self.store.load_for_change(ticket_id, applied_event)
             if loaded is None:
