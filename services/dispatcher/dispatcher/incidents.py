@@ -165,15 +165,15 @@ def choose_incident(incidents: Iterable[Incident], req: RoutingRequest, keywords
 
 # ----------------------------------------------------------------------------- lifecycle
 def new_incident_id(now: datetime, suffix: str, timezone: str = "Asia/Shanghai",
-                    spike: IncidentSpikeRef | None = None, opened_before: int = 0) -> str:
+                    spike: IncidentSpikeRef | None = None, closed_before: int = 0) -> str:
     """``INC-<business day>-<suffix>``. From a spike the id is derived from the spike and how many incidents
-    it had before, so two supervisors opening it at once compute the same id and the store's unique ``_id``
-    lets exactly one of them in (the other gets ``incident_exists``); after a close, the next is a new id."""
+    its closed incidents, so supervisors opening it at once compute the same id and the store's unique ``_id``
+    lets exactly one of them in (the others get ``incident_exists``); after a close, the next is a new id."""
     day = f"{now.astimezone(ZoneInfo(timezone)):%Y%m%d}"
     if spike is None:
         return f"INC-{day}-{suffix[:4].upper()}"
     digest = hashlib.sha256(spike.id.encode()).hexdigest()[:6].upper()
-    return f"INC-{day}-{digest}-{opened_before + 1}"
+    return f"INC-{day}-{digest}-{closed_before + 1}"
 
 
 def check_team(team: Sequence[str], roster: dict[str, StaffMember]) -> list[str]:

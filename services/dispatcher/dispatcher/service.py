@@ -270,18 +270,18 @@ class DispatcherService:
             if spike is None:
                 raise DomainError("match_too_broad", "give a match or the spike the incident comes from")
             match = crisis.match_from_spike(spike)
-        opened_before = 0
+        closed_before = 0
         if spike is not None:  # a second click on the same spike (the console hides the button once opened)
             same = [i for i in await self.store.incidents_by_status(IncidentStatus.OPEN, MAX_OPEN_INCIDENTS)
                     if i.spike is not None and i.spike.id == spike.id]
             if same:
                 raise DomainError("incident_exists", f"incident {same[0].incident_id} is already open for this spike")
-            opened_before = await self.store.count_spike_incidents(spike.id)
+            closed_before = await self.store.count_spike_incidents(spike.id)
         roster = {m.staff_id: m for m in await self.store.roster()}
         members = crisis.check_team(team, roster)
         now = _now()
         incident, event = crisis.open_incident(
-            incident_id=crisis.new_incident_id(now, uuid.uuid4().hex, self.timezone, spike, opened_before),
+            incident_id=crisis.new_incident_id(now, uuid.uuid4().hex, self.timezone, spike, closed_before),
             title=title, match=match, team=members, reply_text=reply_text, sla=sla, spike=spike, by=by, now=now)
         entries = await self.store.insert_incident(incident, [event])
         if entries is None:  # the same spike opened by someone else at the same moment: one incident only

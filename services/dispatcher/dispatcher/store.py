@@ -415,8 +415,10 @@ class DispatcherStore:
         return entries
 
     async def count_spike_incidents(self, spike_id: str) -> int:
-        """How many incidents (open or closed) were opened from this spike."""
-        return int(await self.incidents.count_documents({"spike.id": spike_id}))
+        """How many incidents opened from this spike are closed. Closed ones only: a desk that counts after
+        another desk's open of the same spike must still compute the same id (and be refused by it)."""
+        closed = {"spike.id": spike_id, "status": IncidentStatus.CLOSED.value}
+        return int(await self.incidents.count_documents(closed))
 
     async def get_incident(self, incident_id: str) -> Incident | None:
         doc = await self.incidents.find_one({"_id": incident_id}, {"outbox": 0})
