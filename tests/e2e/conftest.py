@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import os
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +19,7 @@ import pytest
 from contracts import Namespace, StaffRole
 from servicekit.clock import FileClock
 from servicekit.launcher import CONSOLE, SERVICES, Stack
-from servicekit.testing import TEST_JWT_SECRET, auth_header, delete_topology
+from servicekit.testing import TEST_JWT_SECRET, RecordingWebhook, auth_header, delete_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 CHANNEL_KEYS = {c: f"e2e-{c}-key-0123456789" for c in ("phone", "online_chat", "email", "social", "web_form")}
@@ -36,34 +33,6 @@ async def _declare_tap(url: str, exchange: str, queue: str) -> None:
         events = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
         tap = await channel.declare_queue(queue, durable=True)
         await tap.bind(events, routing_key="#")
-
-
-class StaffGateway:
-    """The staff notification gateway (e-mail/IM) the services' notifier POSTs to: it records every body."""
-
-    def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
-        received = self.received
-
-        class _Hook(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("content-length") or 0))
-                try:
-                    received.append(json.loads(body))
-                except ValueError:
-                    pass
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/staff-gateway"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def of_kind(self, kind: str) -> list[dict[str, Any]]:
-        return [n for n in list(self.received) if n.get("kind") == kind]
 
 
 def free_port() -> int:
@@ -88,7 +57,7 @@ class Platform:
         self.log_dir = stack.log_dir
         self.clock_file = Path(stack.env["CLOCK_FILE"])
         self.backup_dir = Path(stack.env["BACKUP_DIR"])
-        self.gateway: StaffGateway | None = None
+        self.gateway: RecordingWebhook | None = None
 
     def set_clock(self, at: datetime) -> None:
         """Move the scheduled duties of every service (report delivery, backups, retention) to ``at``."""
@@ -113,7 +82,7 @@ def platform(rabbitmq: str, mongodb_url: str | None) -> Iterator[Platform]:
     namespace = f"e2e{os.getpid()}{int(time.time()) % 100000}"
     run_dir = ROOT / "artifacts" / "e2e-runs" / namespace
     (run_dir / "backups").mkdir(parents=True, exist_ok=True)
-    gateway = StaffGateway()
+    gateway = RecordingWebhook("/staff-gateway")  # the staff notification gateway (e-mail/IM)
     env = {
         **os.environ,
         "RABBITMQ_URL": rabbitmq,
@@ -156,6 +125,6 @@ def platform(rabbitmq: str, mongodb_url: str | None) -> Iterator[Platform]:
         yield platform
     finally:
         stack.stop()
-        gateway.server.shutdown()
+        gateway.close()
         ns = Namespace(namespace)
         asyncio.run(delete_topology(rabbitmq, queues, [ns.events_exchange, ns.dead_letter_exchange]))

@@ -12,10 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlparse
 
@@ -23,37 +20,12 @@ import httpx
 import pytest
 
 from contracts import StaffRole
-from servicekit.testing import auth_header, eventually, json_if_ok, publish_raw
+from servicekit.testing import RecordingWebhook, auth_header, eventually, json_if_ok, publish_raw
 
 pytestmark = pytest.mark.e2e
 
-RECEIVED: list[dict[str, Any]] = []
-
-
-class _Hook(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802
-        body = self.rfile.read(int(self.headers.get("content-length") or 0))
-        try:
-            RECEIVED.append(json.loads(body))
-        except ValueError:
-            pass
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *_: Any) -> None:
-        pass
-
-
-def _start_webhook() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    server = ThreadingHTTPServer(("127.0.0.1", port), _Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{port}/survey-gateway"
-
-
-os.environ.setdefault("SURVEY_NOTIFY_WEBHOOK_URL", _start_webhook())
+CUSTOMER_GATEWAY = RecordingWebhook("/survey-gateway")
+os.environ.setdefault("SURVEY_NOTIFY_WEBHOOK_URL", CUSTOMER_GATEWAY.url)
 
 
 def test_an_unsatisfied_survey_answer_reopens_the_ticket(platform: Any) -> None:
@@ -74,7 +46,7 @@ def test_an_unsatisfied_survey_answer_reopens_the_ticket(platform: Any) -> None:
                              headers=agent)
     assert resolved.status_code == 200, resolved.text
 
-    invitation = eventually(lambda: next((n for n in RECEIVED if n.get("ticket_id") == tid), None), timeout=30)
+    invitation = eventually(lambda: next((n for n in CUSTOMER_GATEWAY.received if n.get("ticket_id") == tid), None), timeout=30)
     assert invitation["kind"] == "survey.invitation" and invitation["channel"] == "im"
     assert invitation["recipient"].startswith("customer:")
     link = invitation["data"]["link"]

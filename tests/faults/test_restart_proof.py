@@ -15,14 +15,11 @@ Prints ``restart: submitted=… present=… lost=… duplicated=…``.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -36,31 +33,13 @@ from pymongo import MongoClient
 from contracts import Namespace, StaffRole
 from servicekit.launcher import SERVICES, Stack
 from servicekit.localdb import LocalMongo
-from servicekit.testing import auth_header, delete_topology, eventually, json_if_ok
+from servicekit.testing import RecordingWebhook, auth_header, delete_topology, eventually, json_if_ok
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRST, SECOND = 30, 30
 WORKED, RESOLVED, ANSWERED = 8, 5, 3
-
-
-class _Recorder(BaseHTTPRequestHandler):
-    """The survey service's customer gateway: records the links it is asked to send."""
-
-    received: list[dict[str, Any]] = []
-
-    def do_POST(self) -> None:  # noqa: N802
-        body = self.rfile.read(int(self.headers.get("content-length") or 0))
-        try:
-            self.received.append(json.loads(body))
-        except ValueError:
-            pass
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *_: Any) -> None:
-        pass
 
 
 def _free_port() -> int:
@@ -72,16 +51,16 @@ def _free_port() -> int:
 @pytest.fixture
 def restartable(rabbitmq: str, tmp_path_factory: pytest.TempPathFactory, fault_env: Any) -> Iterator[Any]:
     namespace = f"rst{os.getpid()}{int(time.time()) % 100000}"
-    hook = ThreadingHTTPServer(("127.0.0.1", _free_port()), _Recorder)
-    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    hook = RecordingWebhook()  # the survey service's customer gateway: the links it is asked to send
     logs = ROOT / "artifacts" / "fault-logs" / namespace
     server = LocalMongo(storage=str(tmp_path_factory.mktemp("restart") / "data"), log_path=logs / "secantusd.log")
     server.start()
     env = fault_env(rabbitmq, server.url, namespace)
-    env["SURVEY_NOTIFY_WEBHOOK_URL"] = f"http://127.0.0.1:{hook.server_address[1]}/gateway"
+    env["SURVEY_NOTIFY_WEBHOOK_URL"] = hook.url
     stack = Stack(env=env, ports={s.name: _free_port() for s in SERVICES}, log_dir=logs, echo=False)
     platform = fault_env.platform(stack, namespace, rabbitmq)
     platform.db = server
+    platform.gateway = hook
     try:
         stack.start()
         stack.wait_ready(timeout=120)
@@ -90,7 +69,7 @@ def restartable(rabbitmq: str, tmp_path_factory: pytest.TempPathFactory, fault_e
     finally:
         stack.stop(kill=True)
         server.stop()
-        hook.shutdown()
+        hook.close()
         ns = Namespace(namespace)
         asyncio.run(delete_topology(rabbitmq, platform.queues | platform.extra_queues,
                                     [ns.events_exchange, ns.dead_letter_exchange]))
@@ -156,7 +135,7 @@ def work_some(platform: Any, tickets: list[dict[str, Any]]) -> None:
                               json={"summary": "fixed during the restart proof"}, timeout=10)
             assert done.status_code == 200, done.text
     for t in tickets[:ANSWERED]:
-        link = eventually(lambda t=t: next((n["data"]["link"] for n in _Recorder.received
+        link = eventually(lambda t=t: next((n["data"]["link"] for n in platform.gateway.received
                                             if n.get("ticket_id") == t["ticket_id"]), None), timeout=30)
         token = urlparse(link).path.rsplit("/", 1)[-1]
         answer = httpx.post(f"{platform.url('survey')}/api/v1/public/surveys/{token}/answers", timeout=10,

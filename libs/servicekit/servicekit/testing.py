@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
@@ -207,6 +210,18 @@ def chromium_path() -> str | None:
 
 
 
+def page_faults(page: Any) -> list[str]:
+    """The faults of a Playwright page as they happen: script errors, console errors (CSP violations
+    included) and any 5xx answer. A refused request shows in the console as "Failed to load resource":
+    an answer the page handles (a wrong password, a 404 a view tolerates), not a fault."""
+    faults: list[str] = []
+    page.on("pageerror", lambda exc: faults.append(str(exc)))
+    page.on("console", lambda msg: msg.type == "error" and not msg.text.startswith("Failed to load resource")
+            and faults.append(msg.text))
+    page.on("response", lambda r: r.status >= 500 and faults.append(f"{r.status} {r.url}"))
+    return faults
+
+
 class LiveServer:
     """A service app (in-memory broker and store, via :func:`running_app`) served over real HTTP by
     uvicorn from a thread of its own — what a browser test talks to. ``prepare`` runs on the server's
@@ -288,3 +303,36 @@ def png_image(width: int = 4, height: int = 3, *, noise_bytes: int = 0, rgb: tup
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 1)) + chunk(b"IEND", b"")
+
+
+class RecordingWebhook:
+    """A notification gateway for tests (the services' notifier webhook, the survey's customer gateway):
+    an HTTP server on a free local port that answers 204 and keeps every JSON body POSTed to it."""
+
+    def __init__(self, path: str = "/gateway") -> None:
+        self.received: list[dict[str, Any]] = []
+        received = self.received
+
+        class _Hook(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                try:
+                    received.append(json.loads(body))
+                except ValueError:
+                    pass
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def of_kind(self, kind: str) -> list[dict[str, Any]]:
+        return [n for n in list(self.received) if n.get("kind") == kind]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
