@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from contracts import StaffRole
-from servicekit.testing import auth_header, eventually, json_if_ok
+from servicekit.testing import auth_header, eventually, json_if_ok, page_faults
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -56,13 +56,7 @@ class Desk:
     def __init__(self, browser: Any, base: str, shots: Path, viewport: dict[str, int] = DESK) -> None:
         self.context = browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")
         self.page = self.context.new_page()
-        self.errors: list[str] = []
-        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        # refused requests (a wrong password, a weak one) show as "Failed to load resource": those are
-        # answers, not faults; script errors and CSP violations are faults, and so is any 5xx
-        self.page.on("console", lambda msg: msg.type == "error" and not msg.text.startswith("Failed to load resource")
-                     and self.errors.append(msg.text))
-        self.page.on("response", lambda r: r.status >= 500 and self.errors.append(f"{r.status} {r.url}"))
+        self.errors = page_faults(self.page)
         self.base, self.shots = base, shots
         self.page.set_default_timeout(20_000)
 

@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from contracts import StaffRole
-from servicekit.testing import auth_header, eventually, json_if_ok
+from servicekit.testing import auth_header, eventually, json_if_ok, page_faults
 
 pytestmark = pytest.mark.e2e
 
@@ -64,11 +64,7 @@ class Desk:
     def __init__(self, chromium: Any, base: str, shots: Path) -> None:
         self.context = chromium.new_context(viewport=DESK, locale="zh-CN", timezone_id="Asia/Shanghai")
         self.page = self.context.new_page()
-        self.errors: list[str] = []
-        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        self.page.on("console", lambda msg: msg.type == "error" and not msg.text.startswith("Failed to load resource")
-                     and self.errors.append(msg.text))
-        self.page.on("response", lambda r: r.status >= 500 and self.errors.append(f"{r.status} {r.url}"))
+        self.errors = page_faults(self.page)
         self.page.set_default_timeout(20_000)
         self.base, self.shots = base, shots
 

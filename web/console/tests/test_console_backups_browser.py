@@ -24,7 +24,7 @@ from console.app import ConsoleSettings, create_app
 from contracts import Channel, CustomerContact, StaffRole, TicketSubmission
 from intake.app import IntakeSettings
 from intake.app import create_app as create_intake
-from servicekit.testing import TEST_JWT_SECRET, LiveServer, token
+from servicekit.testing import TEST_JWT_SECRET, LiveServer, page_faults, token
 
 DESK = {"width": 1366, "height": 768}
 KEYS = "k2026=" + base64.b64encode(b"console-backup-test-key-32bytes!").decode()
@@ -82,11 +82,7 @@ def open_page(chromium: Any, url: str, roles: list[StaffRole], staff_id: str) ->
     context = chromium.new_context(viewport=DESK, locale="zh-CN", timezone_id="Asia/Shanghai")
     context.add_init_script(f"sessionStorage.setItem('console.token', {json.dumps(token(roles, staff_id=staff_id))});")
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: msg.type == "error" and not msg.text.startswith("Failed to load resource")
-            and errors.append(msg.text))
-    page.on("response", lambda r: r.status >= 500 and errors.append(f"{r.status} {r.url}"))
+    errors = page_faults(page)
     page.set_default_timeout(15_000)
     return context, page, errors
 

@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from console.app import ConsoleSettings, create_app
-from servicekit.testing import LiveServer
+from servicekit.testing import LiveServer, page_faults
 
 DESK = {"width": 1366, "height": 768}
 TABLET = {"width": 820, "height": 1180}
@@ -195,12 +195,7 @@ def test_conversation_thread_waiting_marker_queue_and_inbox(console: LiveConsole
     context = chromium.new_context(viewport=DESK, locale="zh-CN", timezone_id="Asia/Shanghai")
     context.add_init_script(f"sessionStorage.setItem('console.token', {json.dumps(agent_token())});")
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    # a 404 a view tolerates shows as "Failed to load resource": an answer, not a fault
-    page.on("console", lambda msg: msg.type == "error" and not msg.text.startswith("Failed to load resource")
-            and errors.append(msg.text))
-    page.on("response", lambda r: r.status >= 500 and errors.append(f"{r.status} {r.url}"))
+    errors = page_faults(page)
     page.set_default_timeout(15_000)
 
     def shot(name: str) -> None:

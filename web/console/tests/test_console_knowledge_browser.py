@@ -33,7 +33,7 @@ import pytest
 
 from console.app import ConsoleSettings, create_app
 from servicekit.localdb import free_port
-from servicekit.testing import LiveServer
+from servicekit.testing import LiveServer, page_faults
 
 DESK = {"width": 1366, "height": 768}
 ROOT = Path(__file__).resolve().parents[3]
@@ -45,12 +45,7 @@ class Browser:
     def __init__(self, chromium: Any, base: str, shots: Path) -> None:
         self.context = chromium.new_context(viewport=DESK, locale="zh-CN", timezone_id="Asia/Shanghai")
         self.page = self.context.new_page()
-        self.errors: list[str] = []
-        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        # a 404 a view tolerates (reporting without knowledge figures yet) shows as "Failed to load resource"
-        self.page.on("console", lambda msg: msg.type == "error" and not msg.text.startswith("Failed to load resource")
-                     and self.errors.append(msg.text))
-        self.page.on("response", lambda r: r.status >= 500 and self.errors.append(f"{r.status} {r.url}"))
+        self.errors = page_faults(self.page)
         self.page.set_default_timeout(20_000)
         self.base, self.shots = base, shots
 

@@ -27,7 +27,15 @@ from reporting.app import ReportingSettings
 from reporting.app import create_app as reporting_app
 from reporting.schedule import ReportCalendar
 from servicekit.clock import FrozenClock
-from servicekit.testing import TEST_JWT_SECRET, LiveServer, auth_header, eventually, published, token
+from servicekit.testing import (
+    TEST_JWT_SECRET,
+    LiveServer,
+    auth_header,
+    eventually,
+    page_faults,
+    published,
+    token,
+)
 
 DESK = {"width": 1366, "height": 768}
 CAL = ReportCalendar()
@@ -42,11 +50,7 @@ class Desk:
                                             accept_downloads=True)
         self.context.add_init_script(f"sessionStorage.setItem('console.token', {staff_token!r});")
         self.page = self.context.new_page()
-        self.errors: list[str] = []
-        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        self.page.on("console", lambda msg: msg.type == "error" and not msg.text.startswith("Failed to load resource")
-                     and self.errors.append(msg.text))
-        self.page.on("response", lambda r: r.status >= 500 and self.errors.append(f"{r.status} {r.url}"))
+        self.errors = page_faults(self.page)
         self.page.set_default_timeout(20_000)
         self.base, self.shots = base, shots
 
